@@ -1,0 +1,25 @@
+"""Repository-level checks: README in step with index.ipynb, library in step with the notebooks."""
+import subprocess, sys, shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def test_readme_matches_index():
+    sys.path.insert(0, str(ROOT/'tools'))
+    from make_readme import render
+    assert (ROOT/'README.md').read_text() == render(), 'README.md is out of date: run python tools/make_readme.py'
+
+def test_readme_has_two_commands():
+    text = (ROOT/'README.md').read_text()
+    assert 'pip install -e . && python -m cosmos_nb.config experiment=' in text
+    assert 'pip install -e ".[dev]" && pytest' in text
+
+def test_config_cli_runs_as_module():
+    r = subprocess.run([sys.executable, '-m', 'cosmos_nb.config', 'experiment=text2world_tiny_example', 'trainer.max_iter=7'],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    line = [l for l in r.stdout.splitlines() if l.startswith('trainer.max_iter')][0]
+    assert line.split('=')[1].strip() == '7'
+    bad = subprocess.run([sys.executable, '-m', 'cosmos_nb.config', 'experiment=text2world_tiny_example', 'trainer.max_itr=7'],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0 and 'trainer.max_iter' in bad.stderr and 'Traceback' not in bad.stderr
