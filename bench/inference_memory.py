@@ -1,0 +1,111 @@
+"""Peak GPU memory and time of a 7B Text2World generation at 704x1280x121, as offload flags are added.
+
+The reference publishes this ladder (spec §10, examples/inference_diffusion_text2world.md): 24.4 GB with every model
+offloaded. Real weights cannot be downloaded on our machines, so the three models are built with random weights at
+their real sizes (T5-11B encoder in fp32, the 7B DiT in bf16, the CV8x8x8-720p tokenizer in bf16) straight on the GPU;
+memory and time do not depend on the values. Everything else is the real `Text2WorldPipeline.generate` path:
+T5 on prompt and negative prompt, EDM-Euler sampling with CFG (2 DiT calls per step), tokenizer decode, offloading.
+
+    PYTHONPATH=. python bench/inference_memory.py                 # ladder with --ladder_steps 1, then a 35-step run
+    PYTHONPATH=. python bench/inference_memory.py --steps 0       # ladder only
+
+Prints a table and writes bench/results/inference_memory.json.
+"""
+import argparse, json, time, gc, platform, dataclasses
+from pathlib import Path
+import torch
+from cosmos_nb.config import dit_config, TokenizerConfig
+from cosmos_nb.inference import Text2WorldArgs, Text2WorldPipeline, DEFAULT_NEGATIVE_PROMPT
+from cosmos_nb.checkpoint import CheckpointInfo
+
+T5_11B = dict(vocab_size=32128, d_model=1024, d_kv=128, d_ff=65536, num_layers=24, num_heads=128,
+              relative_attention_num_buckets=32, feed_forward_proj='relu', dropout_rate=0.0)
+PROMPT = ("A sleek, humanoid robot stands in a vast warehouse filled with neatly stacked cardboard boxes on industrial "
+          "shelves. The robot's metallic body gleams under the bright, even lighting.")
+
+def _rand_init_(m, std=0.02):
+    with torch.no_grad():
+        for p in m.parameters(): p.normal_(0, std)
+        for n, b in m.named_buffers():
+            if b.is_floating_point() and b.numel() and not torch.isfinite(b).all(): b.zero_()
+    return m
+
+class RandomWeightsPipeline(Text2WorldPipeline):
+    "The real pipeline, with models built at their real sizes from random weights instead of read from files."
+    def __init__(self, args, device='cuda', tile=None):
+        self.args, self.device, self.dtype, self.verbose = args, torch.device(device), torch.bfloat16, False
+        self.net_cfg = dit_config('7b')
+        self.dit_info = CheckpointInfo(kind='7B', model_channels=4096, num_blocks=28, num_heads=32)
+        self._models, self.lora_report, self.tile = {}, None, tile
+    def _load(self, name):
+        t0 = time.time()
+        if name == 't5':
+            from transformers import T5Config, T5EncoderModel
+            from cosmos_nb.text import T5TextEncoder, train_tiny_t5_tokenizer
+            with torch.device('meta'): enc = T5EncoderModel(T5Config(**T5_11B))
+            enc = _rand_init_(enc.to_empty(device=self.device))          # fp32, as the reference
+            m = T5TextEncoder(enc, train_tiny_t5_tokenizer(), device=self.device)
+        elif name == 'dit':
+            from cosmos_nb.dit import DiffusionNet
+            with torch.device('meta'): m = DiffusionNet(self.net_cfg)
+            m = m.to_empty(device=self.device).to(torch.bfloat16)
+            m.net.init_weights() if hasattr(m.net, 'init_weights') else _rand_init_(m)
+            m = m.eval().requires_grad_(False)
+        elif name == 'tokenizer':
+            from cosmos_nb.tokenizer import VideoTokenizer
+            cfg = TokenizerConfig(pixel_chunk_duration=121)
+            m = VideoTokenizer(cfg, dtype='bf16')                           # ~0.1B params: built on the CPU, then moved
+            _rand_init_(m.autoencoder, 0.01)
+            m = m.to(self.device)
+            if self.tile and hasattr(m, 'enable_tiling'): m.enable_tiling(**self.tile)
+        torch.cuda.synchronize()
+        self.load_seconds = getattr(self, 'load_seconds', 0) + time.time() - t0
+        return m
+
+def run(flags, steps, tile, label):
+    gc.collect(); torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats()
+    a = Text2WorldArgs(num_steps=steps, disable_guardrail=True, disable_prompt_upsampler=True, **flags)
+    pipe = RandomWeightsPipeline(a, tile=tile)
+    t0 = time.time()
+    pipe.load_all()
+    torch.cuda.synchronize(); t1 = time.time()
+    video = pipe.generate(PROMPT, seed=1, progress=False)
+    torch.cuda.synchronize(); t2 = time.time()
+    peak = torch.cuda.max_memory_allocated()/1e9
+    reserved = torch.cuda.max_memory_reserved()/1e9
+    r = dict(config=label, steps=steps, peak_allocated_GB=round(peak, 2), peak_reserved_GB=round(reserved, 2),
+             generate_s=round(t2 - t1, 1), sampling_s=round(pipe.sampling_seconds, 1), video_shape=list(video.shape))
+    del pipe; gc.collect(); torch.cuda.empty_cache()
+    print(f"{label:34s} steps {steps:3d}  peak {peak:6.2f} GB (reserved {reserved:6.2f})  generate {r['generate_s']:7.1f} s  "
+          f"sampling {r['sampling_s']:7.1f} s", flush=True)
+    return r
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--ladder_steps', type=int, default=1, help='sampling steps for each ladder row (peak memory is reached in step 1)')
+    ap.add_argument('--steps', type=int, default=35, help='steps of the timed full run with every offload flag (0: skip)')
+    ap.add_argument('--tile', default='', help="tokenizer tile size,overlap in pixels ('' for no tiling)")
+    ap.add_argument('--rows', default=None, help="comma-separated ladder rows to run (0-3; default all)")
+    ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'inference_memory.json'))
+    a = ap.parse_args()
+    tile = dict(zip(('tile_size', 'overlap'), map(int, a.tile.split(',')))) if a.tile else None
+    ladder = [('nothing offloaded', {}),
+              ('+ T5 encoder', dict(offload_text_encoder_model=True)),
+              ('+ tokenizer', dict(offload_text_encoder_model=True, offload_tokenizer=True)),
+              ('+ diffusion model (all)', dict(offload_text_encoder_model=True, offload_tokenizer=True, offload_diffusion_transformer=True))]
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, resolution='704x1280x121',
+               latent=[16, 16, 88, 160], tile=tile, reference_all_offloaded_GB=24.4, rows=[])
+    print(f"{res['device']}, torch {torch.__version__}, 7B T2W 704x1280x121, random weights, tokenizer tiles {tile}")
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    save = lambda: out.write_text(json.dumps(res, indent=1))
+    rows = ladder if a.rows is None else [ladder[int(i)] for i in a.rows.split(',')]
+    for label, flags in rows:
+        try: res['rows'].append(run(flags, a.ladder_steps, tile, label))
+        except torch.OutOfMemoryError as e:
+            print(f"{label}: out of memory"); res['rows'].append(dict(config=label, error='OOM'))
+        save()
+    if a.steps:
+        res['full_run'] = run(ladder[-1][1], a.steps, tile, f'all offloaded, {a.steps} steps'); save()
+    print(f"wrote {out}")
+
+if __name__ == '__main__': main()
