@@ -6,7 +6,7 @@
 __all__ = ['RELEASED_MD5', 'read_checkpoint', 'checkpoint_state_dict', 'CheckpointInfo', 'describe_state_dict',
            'describe_checkpoint', 'load_released']
 
-# %% ../nbs/08_checkpoint.ipynb #d1aa0aef
+# %% ../nbs/08_checkpoint.ipynb #dddcd9b3
 import io, fnmatch, pickle, re, zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 from .core import CosmosError, check, human_bytes
 
-# %% ../nbs/08_checkpoint.ipynb #b74e6b7d
+# %% ../nbs/08_checkpoint.ipynb #72636641
 RELEASED_MD5 = {  # spec §1.11, from the reference's download script
     'Cosmos-Predict1-7B-Text2World/model.pt': 'fe9ed68e16cf37b10e7414c9b3ee81e1',
     'Cosmos-Predict1-14B-Text2World/model.pt': 'c69d1c6e51dc78b959040e8c4035a29b',
@@ -52,7 +52,7 @@ def read_checkpoint(path,            # a `.pt` file, or a folder holding `model.
                           f"the file may be truncated (an interrupted download or copy); compare its size and md5 with "
                           f"the original") from None
 
-# %% ../nbs/08_checkpoint.ipynb #c4df2a75
+# %% ../nbs/08_checkpoint.ipynb #361b71bd
 def _is_tensor_dict(d): return isinstance(d, Mapping) and len(d) > 0 and all(isinstance(k, str) for k in d) \
     and all(isinstance(v, torch.Tensor) or k.endswith('_extra_state') for k, v in d.items())
 
@@ -68,7 +68,7 @@ def checkpoint_state_dict(obj, path='checkpoint') -> dict:
     else: what = "not a model state dict (expected a flat {name: tensor} dict, or one under 'model')"
     raise CosmosError(f"{path}: {what}; its top-level entries are {keys}")
 
-# %% ../nbs/08_checkpoint.ipynb #1b6945ab
+# %% ../nbs/08_checkpoint.ipynb #df41901f
 _EXTRA = '_extra_state'
 _BLOCK = re.compile(r'(?:^|\.)blocks\.block(\d+)\.')
 
@@ -144,7 +144,7 @@ def describe_checkpoint(src) -> CheckpointInfo:
     wrapped = not _is_tensor_dict(obj)
     return describe_state_dict(sd, path=path, wrapped=wrapped, has_ema=wrapped and isinstance(obj.get('ema'), Mapping))
 
-# %% ../nbs/08_checkpoint.ipynb #378a7d0c
+# %% ../nbs/08_checkpoint.ipynb #19f1510b
 def _short(items, n=5) -> str:
     items = list(items)
     return ', '.join(items[:n]) + (f", … and {len(items) - n} more" if len(items) > n else '')
@@ -159,8 +159,8 @@ def _advice(fi:CheckpointInfo, mi:CheckpointInfo, missing, unexpected, wrong) ->
         return ("build the network to match the file: " + (preset or f"model_channels={fi.model_channels}, "
                 f"num_blocks={fi.num_blocks}, num_heads={fi.num_heads}") + ", or pass the checkpoint of the size you built")
     if fi.is_lora and not mi.is_lora:
-        return ("this is a LoRA post-training checkpoint: add the same LoRA layers to the model first (cosmos_nb.lora), "
-                "or load only its base weights with ignore=['*_lora.*']")
+        return ("this is a LoRA post-training checkpoint: load it with cosmos_nb.lora.load_lora_for_inference(model, path) "
+                "(which adds the LoRA layers and applies the EMA weights), or load only its base weights with ignore=['*_lora.*']")
     if mi.is_lora and not fi.is_lora:
         return ("the model has LoRA layers but the file has none: load the base checkpoint before adding LoRA, "
                 "or pass ignore=['*_lora.*'] to keep the freshly initialised LoRA weights")

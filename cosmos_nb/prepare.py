@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_PROMPT', 'CAPTIONS_JSON', 'TOKENIZER_DIR', 'read_caption', 'collect_captions', 'prepare_embeddings',
            'Problem', 'DatasetReport', 'check_dataset', 'load_video_tokenizer', 'window_settings', 'prepare_cli']
 
-# %% ../nbs/06_prepare.ipynb #e83a51fa
+# %% ../nbs/06_prepare.ipynb #2f32df61
 import os, sys, json, logging
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from .data import (VIDEOS, METAS, T5_XXL, list_videos, caption_path, t5_embeddin
                             frame_windows, _size)
 from .data import cache_latents as write_latent_cache
 
-# %% ../nbs/06_prepare.ipynb #cba8cbbe
+# %% ../nbs/06_prepare.ipynb #2080e4bb
 _log = logging.getLogger('cosmos_nb.prepare')
 DEFAULT_PROMPT = "A video of sks teal robot."     # the seed's example prompt
 
@@ -51,7 +51,7 @@ def collect_captions(dataset_dir, # dataset folder with videos/
     check(not empty, f"{len(empty)} caption files are empty (e.g. {empty[0] if empty else ''})")
     return caps
 
-# %% ../nbs/06_prepare.ipynb #37dd1e32
+# %% ../nbs/06_prepare.ipynb #d212eafd
 CAPTIONS_JSON = 'captions.json'     # in t5_xxl/: {video stem: the caption its embedding was computed from}
 
 def _read_manifest(dataset_dir) -> dict:
@@ -94,7 +94,7 @@ def prepare_embeddings(dataset_dir, # dataset folder with videos/*.mp4
         _write_manifest(d, manifest)
     return res
 
-# %% ../nbs/06_prepare.ipynb #d6a2c36c
+# %% ../nbs/06_prepare.ipynb #48e94f3c
 @dataclass
 class Problem:
     "One finding of the dataset doctor."
@@ -128,7 +128,7 @@ class DatasetReport:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06_prepare.ipynb #d4a5d12e
+# %% ../nbs/06_prepare.ipynb #3179426d
 def _rel(root, p) -> str:
     try: return str(Path(p).relative_to(root))
     except ValueError: return str(p)
@@ -162,7 +162,7 @@ def _check_embedding(rep, root, ep, max_length):
     if arr.dtype != np.float16: rep.warn(rel, f"dtype {arr.dtype}: the seed's embeddings are float16 (training upcasts to float32 anyway)")
     return arr
 
-# %% ../nbs/06_prepare.ipynb #0cf236f5
+# %% ../nbs/06_prepare.ipynb #c6dbb296
 def check_dataset(dataset_dir, # dataset folder
                   num_frames:int=121, # frames per training window
                   sequence_interval:int=1, # step between the frames of a window
@@ -217,7 +217,7 @@ def check_dataset(dataset_dir, # dataset folder
             if p.suffix in exts and p.stem not in stems: rep.warn(_rel(root, p), "has no matching video in videos/: ignored")
     return rep
 
-# %% ../nbs/06_prepare.ipynb #a9669405
+# %% ../nbs/06_prepare.ipynb #0ccacad9
 TOKENIZER_DIR = 'checkpoints/Cosmos-Tokenize1-CV8x8x8-720p'
 
 def load_video_tokenizer(tokenizer_dir=TOKENIZER_DIR, cfg:TokenizerConfig=None, device='cpu'):
@@ -235,7 +235,7 @@ def window_settings(experiment:str=None, num_frames:int=None, video_size=None, s
                 sequence_interval=sequence_interval or d.sequence_interval,
                 start_frame_interval=start_frame_interval or d.start_frame_interval), tok
 
-# %% ../nbs/06_prepare.ipynb #fd7950ad
+# %% ../nbs/06_prepare.ipynb #1d2e10e5
 def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_dir, experiment, num_frames, video_size,
          sequence_interval, start_frame_interval, overwrite, emb_format, device, offload, batch_size) -> int:
     win, tok_cfg = window_settings(experiment, num_frames, video_size, sequence_interval, start_frame_interval)
@@ -254,7 +254,7 @@ def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_d
         print(f"{c['folder']}: {c['encoded']} windows encoded, {c['skipped']} already cached")
     return 0
 
-# %% ../nbs/06_prepare.ipynb #40c60505
+# %% ../nbs/06_prepare.ipynb #b3736271
 @call_parse
 def prepare_cli(dataset_path:str='datasets/cosmos_nemo_assets', # dataset folder with videos/*.mp4
          prompt:str=None, # caption for every video (written to metas/<video>.txt where absent); default: read metas/*.txt

@@ -8,7 +8,7 @@ __all__ = ['CHUNK_ELEMS', 'dwt3d', 'idwt3d', 'Patcher3D', 'UnPatcher3D', 'Causal
            'CausalHybridUpsample3d', 'EncoderFactorized', 'DecoderFactorized', 'CausalVideoAutoencoder',
            'VideoTokenizer', 'tile_starts', 'blend_ramp', 'tiled_apply', 'load_tokenizer', 'save_as_released']
 
-# %% ../nbs/03_tokenizer.ipynb #b074441b
+# %% ../nbs/03_tokenizer.ipynb #f2c3a41b
 import math, warnings
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from .core import CosmosError, check, str2dtype
 from .config import TokenizerConfig, TokenizerNetConfig, TOKENIZER_PRESETS
 
-# %% ../nbs/03_tokenizer.ipynb #4613164a
+# %% ../nbs/03_tokenizer.ipynb #9df29c2b
 def _haar_filters(wavelets:torch.Tensor, arange:torch.Tensor, dtype) -> Tuple[torch.Tensor, torch.Tensor]:
     "The low `[a, a]` and high `[a, −a]` 2-tap filters from the patcher's buffers."
     return wavelets.flip(0).to(dtype), (wavelets * (-1) ** arange).to(dtype)
@@ -52,7 +52,7 @@ def idwt3d(x:torch.Tensor, lo:torch.Tensor, hi:torch.Tensor) -> torch.Tensor:
     del w
     return (_dwconv(h[0], lo, 2, True) + _dwconv(h[1], hi, 2, True)).mul_(2 * math.sqrt(2.0))
 
-# %% ../nbs/03_tokenizer.ipynb #1910787f
+# %% ../nbs/03_tokenizer.ipynb #ef582d68
 class Patcher3D(nn.Module):
     "3-D Haar wavelet patcher: repeats frame 0 `patch_size` times, then `log2(patch_size)` levels of `dwt3d`."
     def __init__(self, patch_size:int=4, patch_method:str='haar'):
@@ -83,7 +83,7 @@ class UnPatcher3D(nn.Module):
         for _ in range(self.levels): x = idwt3d(x, lo, hi)
         return x[:, :, self.patch_size - 1:]
 
-# %% ../nbs/03_tokenizer.ipynb #82e2c598
+# %% ../nbs/03_tokenizer.ipynb #23ec5994
 class CausalConv3d(nn.Module):
     "Conv3d padded causally in time (first frame repeated `k_t − 1 + 1 − s_t` times) and with zeros in space."
     def __init__(self, chan_in:int, chan_out:int,
@@ -101,7 +101,7 @@ class CausalConv3d(nn.Module):
         if self.time_pad > 0: x = torch.cat([x[:, :, :1].expand(-1, -1, self.time_pad, -1, -1), x], dim=2)
         return self.conv3d(x)
 
-# %% ../nbs/03_tokenizer.ipynb #cb4201e5
+# %% ../nbs/03_tokenizer.ipynb #160e98e6
 CHUNK_ELEMS = 2 ** 26   # elements per piece for frame-chunked norms and attention score blocks
 
 def nonlinearity(x:torch.Tensor) -> torch.Tensor:
@@ -129,7 +129,7 @@ class CausalNormalize(nn.Module):
         for t0 in range(0, T, step): out[:, :, t0:t0 + step] = self._frames(x[:, :, t0:t0 + step])
         return out
 
-# %% ../nbs/03_tokenizer.ipynb #1c5c4997
+# %% ../nbs/03_tokenizer.ipynb #4737deda
 def _factorized_conv(cin:int, cout:int) -> nn.Sequential:
     "A (1,3,3) spatial then a (3,1,1) causal temporal convolution."
     return nn.Sequential(CausalConv3d(cin, cout, (1, 3, 3), padding=1), CausalConv3d(cout, cout, (3, 1, 1), padding=0))
@@ -151,7 +151,7 @@ class CausalResnetBlockFactorized3d(nn.Module):
         h = self.conv2(self.dropout(nonlinearity(self.norm2(h))))
         return h.add_(self.nin_shortcut(x))          # h is a fresh conv output: adding in place is safe
 
-# %% ../nbs/03_tokenizer.ipynb #52638178
+# %% ../nbs/03_tokenizer.ipynb #fb3dbfe8
 def _attention(q, k, v, causal:bool=False):
     "Single-head scaled dot-product attention of `[N,1,L,C]` tensors, in batch pieces of ≤ `CHUNK_ELEMS` scores or inputs."
     n, L, S, C = q.shape[0], q.shape[2], k.shape[2], q.shape[3]
@@ -186,7 +186,7 @@ class CausalTemporalAttnBlock(_AttnBase):
         o = _attention(q, k, v, causal=True).reshape(B, H, W, T, C).permute(0, 4, 3, 1, 2)                      # (B, C, T, H, W)
         return self.proj_out(o).add_(x)
 
-# %% ../nbs/03_tokenizer.ipynb #d595640b
+# %% ../nbs/03_tokenizer.ipynb #4d8017fb
 def _avg_pool3d(x:torch.Tensor, k:tuple) -> torch.Tensor:
     "`F.avg_pool3d(x, k, stride=k)`; on CPU half-precision inputs go through fp32 (no CPU kernel for them)."
     if x.device.type == 'cpu' and x.dtype in (torch.bfloat16, torch.float16):
@@ -233,7 +233,7 @@ class CausalHybridUpsample3d(nn.Module):
             x = self.conv2(x).add_(x)
         return self.conv3(x)
 
-# %% ../nbs/03_tokenizer.ipynb #5cc3f986
+# %% ../nbs/03_tokenizer.ipynb #9eb47f36
 def _attn_pair(c:int) -> nn.Sequential:
     "Spatial then causal temporal attention (keys `….0.*` and `….1.*`)."
     return nn.Sequential(CausalAttnBlock(c), CausalTemporalAttnBlock(c))
@@ -300,7 +300,7 @@ class EncoderFactorized(nn.Module):
 
     def forward(self, x): return self.forward_latent(self.forward_pixels(x))
 
-# %% ../nbs/03_tokenizer.ipynb #5a0da163
+# %% ../nbs/03_tokenizer.ipynb #0f74c939
 class DecoderFactorized(nn.Module):
     "Causal video decoder: mid attention, factorised residual levels, hybrid upsampling, inverse Haar."
     def __init__(self, net:TokenizerNetConfig):
@@ -368,7 +368,7 @@ class DecoderFactorized(nn.Module):
 
     def forward(self, z): return self.forward_pixels(self.forward_latent(z))
 
-# %% ../nbs/03_tokenizer.ipynb #f9e64fbd
+# %% ../nbs/03_tokenizer.ipynb #19b22c44
 class CausalVideoAutoencoder(nn.Module):
     "The CV8x8x8 autoencoder: `encoder` → `quant_conv` → latent → `post_quant_conv` → `decoder` (paths = the released .jit)."
     def __init__(self, net:TokenizerNetConfig=None):
@@ -391,7 +391,7 @@ class CausalVideoAutoencoder(nn.Module):
 
     def forward(self, x): return self.decode(self.encode(x))
 
-# %% ../nbs/03_tokenizer.ipynb #f34a0151
+# %% ../nbs/03_tokenizer.ipynb #9ad9e2e8
 def _one_plus_8k(tc:int, n:int=5) -> str:
     return ', '.join(str(1 + tc * k) for k in range(1, n + 1)) + ', …'
 
@@ -432,7 +432,7 @@ class VideoTokenizer(nn.Module):
         return (f"VideoTokenizer({self.cfg.name}, chunk {self.pixel_chunk_duration}→{self.latent_chunk_duration} frames, "
                 f"{self.spatial_compression}× space, {self.dtype}, tiling {self.tile_size or 'off'})")
 
-# %% ../nbs/03_tokenizer.ipynb #72e31002
+# %% ../nbs/03_tokenizer.ipynb #ad1536c1
 def _check_frames(tok:VideoTokenizer, T:int):
     p, tc = tok.pixel_chunk_duration, tok.temporal_compression
     check(T > 0 and T % p == 0,
@@ -453,7 +453,7 @@ def latent_shape(self:VideoTokenizer, num_frames:int, height:int, width:int) -> 
     s = self.spatial_compression
     return (self.latent_channels, num_frames // self.pixel_chunk_duration * self.latent_chunk_duration, height // s, width // s)
 
-# %% ../nbs/03_tokenizer.ipynb #4fd1d2f5
+# %% ../nbs/03_tokenizer.ipynb #b2b32697
 @patch
 def set_latent_stats(self:VideoTokenizer, mean:torch.Tensor, std:torch.Tensor, source:str='mean/std'):
     "Set the per-channel, per-latent-frame statistics from `mean`, `std` of 16·F numbers each (F ≥ latent frames)."
@@ -468,7 +468,7 @@ def set_latent_stats(self:VideoTokenizer, mean:torch.Tensor, std:torch.Tensor, s
     self.latent_std = std.reshape(C, -1)[:, :Tc].reshape(1, C, Tc, 1, 1).to(dev, self.dtype)
     return self
 
-# %% ../nbs/03_tokenizer.ipynb #c6d15ad3
+# %% ../nbs/03_tokenizer.ipynb #0dea5680
 def _to_chunks(x:torch.Tensor, t:int) -> torch.Tensor:
     B, C, T, H, W = x.shape
     return x.reshape(B, C, T // t, t, H, W).transpose(1, 2).reshape(B * (T // t), C, t, H, W)   # (B n, C, t, H, W)
@@ -513,7 +513,7 @@ def decode(self:VideoTokenizer, latent:torch.Tensor, # `[B,16,T',H',W']`, T' a m
     x = _cat([self._net_decode(z[i:i + m].to(self.dtype), tiled).to(latent.dtype) for i in range(0, z.shape[0], m)])  # (B n, 3, t, H, W)
     return _from_chunks(x, B)
 
-# %% ../nbs/03_tokenizer.ipynb #ad85fdcb
+# %% ../nbs/03_tokenizer.ipynb #3739514e
 def tile_starts(size:int, tile:int, overlap:int) -> list:
     "Start offsets of `tile`-long tiles overlapping by ≥ `overlap` that cover `size` (the last one ends at `size`)."
     if tile >= size: return [0]
@@ -554,7 +554,7 @@ def tiled_apply(fn,            # maps `[..., h, w]` to `[..., h·scale, w·scale
             del y
     return out.div_(wsum).to(x.dtype if x.is_floating_point() else torch.float32)
 
-# %% ../nbs/03_tokenizer.ipynb #2394a02e
+# %% ../nbs/03_tokenizer.ipynb #74e6790d
 @patch
 def enable_tiling(self:VideoTokenizer, tile_size:int=512, # tile side in pixels (multiple of 8)
                   overlap:int=128):                       # overlap in pixels (multiple of 8, < tile_size)
@@ -592,7 +592,7 @@ def _net_decode(self:VideoTokenizer, z:torch.Tensor, tiled:bool=None) -> torch.T
     h = ae.decoder.forward_latent(ae.post_quant_conv(z))
     return tiled_apply(ae.decoder.forward_pixels, h, self.tile_size // s, self.tile_overlap // s, scale=s)
 
-# %% ../nbs/03_tokenizer.ipynb #8fb441e3
+# %% ../nbs/03_tokenizer.ipynb #9b9bd5a2
 _DOWNLOAD_HINT = "run `python -m cosmos_nb.download` to fetch Cosmos-Tokenize1-CV8x8x8-720p, or pass the folder that holds it"
 
 def _read_jit_state(path:Path) -> dict:
@@ -638,7 +638,7 @@ def load_tokenizer(tokenizer_dir,                       # folder with encoder.ji
     check(isinstance(stats, (tuple, list)) and len(stats) == 2, f"{ms} must hold a (mean, std) pair, got {type(stats).__name__}")
     return tok.set_latent_stats(stats[0].float(), stats[1].float(), source=str(ms))
 
-# %% ../nbs/03_tokenizer.ipynb #319fc657
+# %% ../nbs/03_tokenizer.ipynb #70c1a174
 class _EncoderJIT(nn.Module):
     def __init__(self, ae):
         super().__init__()
