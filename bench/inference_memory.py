@@ -37,6 +37,7 @@ class RandomWeightsPipeline(Text2WorldPipeline):
         self.net_cfg = dit_config('7b')
         self.dit_info = CheckpointInfo(kind='7B', model_channels=4096, num_blocks=28, num_heads=32)
         self._models, self.lora_report, self.tile = {}, None, tile
+        self.t5_dir = self.dit_dir = self.tok_dir = Path('(random weights)')
     def _load(self, name):
         t0 = time.time()
         if name == 't5':
@@ -48,12 +49,12 @@ class RandomWeightsPipeline(Text2WorldPipeline):
         elif name == 'dit':
             from cosmos_nb.dit import DiffusionNet
             with torch.device('meta'): m = DiffusionNet(self.net_cfg)
-            m = m.to_empty(device=self.device).to(torch.bfloat16)
+            m = m.to(torch.bfloat16).to_empty(device=self.device)      # bf16 straight away: never an fp32 copy on the GPU
             m.net.init_weights() if hasattr(m.net, 'init_weights') else _rand_init_(m)
             m = m.eval().requires_grad_(False)
         elif name == 'tokenizer':
             from cosmos_nb.tokenizer import VideoTokenizer
-            cfg = TokenizerConfig(pixel_chunk_duration=121)
+            cfg = TokenizerConfig(pixel_chunk_duration=min(self.args.num_video_frames, 121))
             m = VideoTokenizer(cfg, dtype='bf16')                           # ~0.1B params: built on the CPU, then moved
             _rand_init_(m.autoencoder, 0.01)
             m = m.to(self.device)

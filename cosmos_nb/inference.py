@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_NEGATIVE_PROMPT', 'SIDECAR', 'Text2WorldArgs', 'check_video_shape', 'write_model_config', 'net_config_for',
            'Text2WorldPipeline', 'save_video_and_prompt', 'parse_args', 'text2world', 'main', 'make_tiny_checkpoints']
 
-# %% ../nbs/12_inference.ipynb #b6ad2732
+# %% ../nbs/12_inference.ipynb #15eb04c5
 import os, json, math, time, gc, dataclasses
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -17,7 +17,7 @@ from .core import CosmosError, check, str2dtype, default_device, write_video, se
 from .config import DiTConfig, TokenizerConfig, dit_config
 from .diffusion import karras_sigmas, guided_denoiser, sample_euler
 
-# %% ../nbs/12_inference.ipynb #6afbb611
+# %% ../nbs/12_inference.ipynb #204b1074
 DEFAULT_NEGATIVE_PROMPT = (
     "The video captures a series of frames showing ugly scenes, static with no motion, motion blur, over-saturation, "
     "shaky footage, low resolution, grainy texture, pixelated images, poorly lit areas, underexposed and overexposed "
@@ -55,7 +55,7 @@ class Text2WorldArgs:
     video_save_name:str='output'
     video_save_folder:str='outputs/'
 
-# %% ../nbs/12_inference.ipynb #343d1ac4
+# %% ../nbs/12_inference.ipynb #b6f41ba5
 def _frames_hint(): return ', '.join(str(1 + 8*k) for k in range(1, 6)) + ', …, 121'
 
 def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig=None):
@@ -73,7 +73,7 @@ def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig
           f"a {num_video_frames}×{height}×{width} video gives a latent larger than the DiT's position tables "
           f"({net.max_frames}×{net.max_img_h}×{net.max_img_w}): use at most {net.max_img_h*8}×{net.max_img_w*8} pixels")
 
-# %% ../nbs/12_inference.ipynb #242efd4e
+# %% ../nbs/12_inference.ipynb #3529630f
 SIDECAR = 'cosmos_nb_config.json'
 
 def write_model_config(folder, net:DiTConfig=None, tokenizer:TokenizerConfig=None):
@@ -113,7 +113,7 @@ def net_config_for(folder, info=None) -> DiTConfig:
                            f"checkpoint into the matching folder (Cosmos-Predict1-{info.kind.split()[0]}-Text2World_post-trained)")
     return net
 
-# %% ../nbs/12_inference.ipynb #2a4488b5
+# %% ../nbs/12_inference.ipynb #64de68c9
 class Text2WorldPipeline:
     "Prompt → T5 → EDM-Euler sampling with CFG on the DiT → tokenizer decode, as the reference text2world."
     def __init__(self, args:Text2WorldArgs=None, device=None, dtype='bf16', verbose:bool=True):
@@ -143,7 +143,7 @@ class Text2WorldPipeline:
             check((self.tok_dir/f).is_file(), f"{self.tok_dir/f} not found: {dl}")
         check((self.t5_dir/'config.json').is_file(), f"{self.t5_dir/'config.json'} not found: {dl} (it fetches google-t5/t5-11b too)")
 
-# %% ../nbs/12_inference.ipynb #3f6e5bff
+# %% ../nbs/12_inference.ipynb #4b2a2dd8
 from contextlib import contextmanager
 from fastcore.basics import patch
 
@@ -194,7 +194,7 @@ def load_all(self:Text2WorldPipeline):
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
-# %% ../nbs/12_inference.ipynb #45778017
+# %% ../nbs/12_inference.ipynb #a25f7a06
 @patch
 @torch.no_grad()
 def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed:int=None, noise:torch.Tensor=None,
@@ -230,7 +230,7 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     video = ((1.0 + video.float()).clamp(0, 2)/2*255).to(torch.uint8)                   # truncation, as the reference
     return video[0].permute(1, 2, 3, 0).cpu().numpy()                                   # (T, H, W, 3)
 
-# %% ../nbs/12_inference.ipynb #ed0e0213
+# %% ../nbs/12_inference.ipynb #4f4b4059
 def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:int=24) -> Path:
     "Write `<folder>/<name>.mp4` and the prompt to `<folder>/<name>.txt`; returns the mp4 path."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -238,7 +238,7 @@ def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:in
     (folder/f'{name}.txt').write_text(prompt)
     return p
 
-# %% ../nbs/12_inference.ipynb #2c9263cd
+# %% ../nbs/12_inference.ipynb #04d0a873
 def _parser():
     import argparse
     p = argparse.ArgumentParser(prog='python -m cosmos_nb.text2world', description='Generate a video from a text prompt with a Cosmos-Predict1 Text2World model.')
@@ -300,7 +300,7 @@ def main(argv=None):
     except CosmosError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/12_inference.ipynb #df92f841
+# %% ../nbs/12_inference.ipynb #db3d5cdc
 def make_tiny_checkpoints(root, # the checkpoint dir to fill
                           dit_dir:str='Cosmos-Predict1-7B-Text2World_post-trained', seed:int=0):
     "Write a tiny DiT, tokenizer and T5 in the released formats under `root` (for tests and demos)."

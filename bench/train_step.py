@@ -1,0 +1,126 @@
+"""Time one full post-training step of the Cosmos DiT (7B by default) with FSDP2, as `cosmos_nb.train` runs it.
+
+Random weights and random latents / T5 embeddings (no tokenizer, no data loading: the DiT step alone), batch 1 per
+GPU. The step is exactly the trainer's: the `cosmos_nb.train.shard_model` wrapping (checkpoint wrapper, then
+`fully_shard` per block; fp32 sharded parameters, bf16 compute, fp32 gradient reduction), the EDM/Kendall loss,
+non-finite zeroing + clipping at 1.0, fused AdamW, the LambdaLinear schedule and the fp32 power EMA.
+Prints s/iter, tokens/s/GPU and the peak memory of every GPU; writes bench/results/train_step.json (rank 0).
+
+    torchrun --nproc_per_node 2 bench/train_step.py                        # 7B, 384x384x121 -> latent 16x48x48
+    torchrun --nproc_per_node 2 bench/train_step.py --latent 16,88,160     # 7B, 704x1280x121
+    torchrun --nproc_per_node 8 bench/train_step.py --latent 16,90,160     # the seed's 720x1280 run, 8 GPUs
+    python bench/train_step.py --preset tiny --latent 2,4,4 --iters 2 --warmup 1   # smoke test (CPU or 1 GPU)
+
+Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
+(7B: 141 GB in all; `--no-ema` saves 4 bytes/parameter) + activations: one GPU is not enough for the 7B.
+"""
+import argparse, json, math, os, platform, time
+from pathlib import Path
+import numpy as np
+import torch
+import torch.distributed as dist
+from cosmos_nb.config import dit_config, OptimizerConfig, SchedulerConfig
+from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures
+from cosmos_nb.diffusion import edm_loss, sample_sigma
+from cosmos_nb.train import (init_distributed, fsdp_mesh, shard_model, make_optimizer, make_scheduler, PowerEMA,
+                             clip_grad_norm_, sharding_group, _local)
+
+
+@torch.no_grad()
+def random_init(model, seed=0):
+    "Random values for every local shard (the numbers do not matter for timing) and the constant buffers."
+    g = torch.Generator(device='cpu').manual_seed(seed)
+    for p in model.parameters():
+        t = _local(p)
+        t.copy_(torch.randn(t.shape, generator=g).mul_(0.02).to(t))
+    for m in model.modules():
+        if isinstance(m, (VideoRopePosition3DEmb, FourierFeatures)): m.reset_parameters()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--preset', default='7b', help="network preset: 7b, 14b or tiny")
+    ap.add_argument('--latent', default='16,48,48', help="latent T,H,W: 16,48,48 = 384x384x121, 16,88,160 = 704x1280x121")
+    ap.add_argument('--iters', type=int, default=10, help="timed iterations")
+    ap.add_argument('--warmup', type=int, default=3, help="untimed iterations first")
+    ap.add_argument('--backend', default='auto', help="attention backend: auto (flash-attn if installed, else SDPA), sdpa, flash")
+    ap.add_argument('--precision', default='bf16', choices=['bf16', 'fp32'])
+    ap.add_argument('--no-checkpoint', action='store_true', help="no activation checkpointing")
+    ap.add_argument('--no-ema', action='store_true', help="no EMA (saves 4 bytes per parameter)")
+    ap.add_argument('--sharding-group', type=int, default=32, help="fsdp.sharding_group_size (the reference: 32)")
+    ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'train_step.json'))
+    a = ap.parse_args()
+
+    env = init_distributed(need_group=True)
+    dev, cuda = env.device, env.device.type == 'cuda'
+    dt = torch.bfloat16 if a.precision == 'bf16' else torch.float32
+    T, H, W = map(int, a.latent.split(','))
+    cfg = dit_config(a.preset, attn_backend=a.backend)
+    tokens = T*(H//cfg.patch_spatial)*(W//cfg.patch_spatial)
+
+    t0 = time.perf_counter()
+    with torch.device('meta'): model = DiffusionNet(cfg)
+    mesh = fsdp_mesh(env, a.sharding_group)
+    shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint)
+    model.to_empty(device=dev)
+    random_init(model, seed=env.rank)
+    opt = make_optimizer(model.parameters(), OptimizerConfig())
+    sched = make_scheduler(opt, SchedulerConfig())
+    ema = None if a.no_ema else PowerEMA(model, 0.1)
+    build_s = time.perf_counter() - t0
+
+    rng = np.random.default_rng(env.rank)
+    gen = torch.Generator(dev).manual_seed(env.rank)
+    x0 = (torch.randn(1, cfg.in_channels, T, H, W, generator=gen, device=dev)*0.5).to(dt)
+    cond = dict(crossattn_emb=torch.randn(1, 512, cfg.crossattn_emb_channels, generator=gen, device=dev).to(dt),
+                fps=torch.full((1,), 24.0, device=dev, dtype=dt), padding_mask=torch.zeros(1, 1, H*8, W*8, device=dev, dtype=dt))
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+
+    def step(k):
+        sigma = sample_sigma(1, rng)
+        eps = torch.randn(x0.shape, generator=gen, device=dev).to(dt)
+        out = edm_loss(model, model.logvar, x0, cond, sigma, eps)
+        out['loss'].backward()
+        gn = clip_grad_norm_(model.parameters(), 1.0)
+        opt.step(); sched.step()
+        if ema is not None: ema.update(k)
+        opt.zero_grad(set_to_none=True)
+        return out['loss'].detach(), gn
+
+    for k in range(a.warmup): step(k)
+    sync()
+    if cuda: torch.cuda.reset_peak_memory_stats(dev)
+    times = []
+    for k in range(a.warmup, a.warmup + a.iters):
+        t = time.perf_counter(); loss, gn = step(k); sync(); times.append(time.perf_counter() - t)
+    s_iter = float(np.mean(times))
+    peak = torch.cuda.max_memory_allocated(dev)/2**30 if cuda else float('nan')
+    reserved = torch.cuda.max_memory_reserved(dev)/2**30 if cuda else float('nan')
+    mine = dict(rank=env.rank, peak_alloc_gib=round(peak, 2), peak_reserved_gib=round(reserved, 2),
+                s_per_iter=round(s_iter, 4), loss=float(loss), grad_norm=float(gn))
+    allr = [None]*env.world_size
+    dist.all_gather_object(allr, mine)
+    if env.is_main:
+        card = torch.cuda.get_device_name(dev) if cuda else (platform.processor() or 'cpu')
+        g = sharding_group(env.world_size, a.sharding_group, env.local_world_size)
+        res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, world_size=env.world_size,
+                   sharding=('full shard' if g == env.world_size else f'hybrid, groups of {g}'), device=card,
+                   precision=a.precision, activation_checkpointing=not a.no_checkpoint, ema=not a.no_ema,
+                   attn_backend=a.backend, iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1),
+                   s_per_iter=round(max(r['s_per_iter'] for r in allr), 4),
+                   tokens_per_s_per_gpu=round(tokens/max(r['s_per_iter'] for r in allr), 1),
+                   peak_alloc_gib_per_gpu=[r['peak_alloc_gib'] for r in allr],
+                   peak_reserved_gib_per_gpu=[r['peak_reserved_gib'] for r in allr],
+                   per_rank=allr, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
+        print(f"{a.preset} latent {T}x{H}x{W} ({tokens} tokens), {env.world_size} x {card}, {res['sharding']}, "
+              f"AC {'on' if not a.no_checkpoint else 'off'}, EMA {'on' if not a.no_ema else 'off'}:")
+        print(f"  {res['s_per_iter']:.3f} s/iter | {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU | peak alloc "
+              f"{res['peak_alloc_gib_per_gpu']} GiB | peak reserved {res['peak_reserved_gib_per_gpu']} GiB | build {build_s:.0f} s")
+        out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+        old = json.loads(out.read_text()) if out.exists() else []
+        old = old if isinstance(old, list) else [old]
+        out.write_text(json.dumps(old + [res], indent=1))
+    if env.created: dist.destroy_process_group()
+
+
+if __name__ == '__main__': main()
