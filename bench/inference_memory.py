@@ -38,8 +38,25 @@ class RandomWeightsPipeline(Text2WorldPipeline):
         self.dit_info = CheckpointInfo(kind='7B', model_channels=4096, num_blocks=28, num_heads=32)
         self._models, self.lora_report, self.tile = {}, None, tile
         self.t5_dir = self.dit_dir = self.tok_dir = Path('(random weights)')
+        self.stage_peaks = {}
+
+    def _mark(self, key):
+        torch.cuda.synchronize()
+        self.stage_peaks[key] = round(max(self.stage_peaks.get(key, 0), torch.cuda.max_memory_allocated()/1e9), 2)
+        torch.cuda.reset_peak_memory_stats()
+
+    def _get(self, name, offload):
+        "The pipeline's stage start; the peak GPU memory of each stage (its load included when offloaded) is recorded."
+        self._mark('before ' + name)
+        return Text2WorldPipeline._get(self, name, offload)
+
+    def _release(self, name, offload):
+        Text2WorldPipeline._release(self, name, offload)
+        self._mark(name)
+
     def _load(self, name):
         t0 = time.time()
+        torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
         if name == 't5':
             from transformers import T5Config, T5EncoderModel
             from cosmos_nb.text import T5TextEncoder, train_tiny_t5_tokenizer
@@ -59,7 +76,7 @@ class RandomWeightsPipeline(Text2WorldPipeline):
             _rand_init_(m.autoencoder, 0.01)
             m = m.to(self.device)
             if self.tile and hasattr(m, 'enable_tiling'): m.enable_tiling(**self.tile)
-        torch.cuda.synchronize()
+        self._mark('load ' + name)
         self.load_seconds = getattr(self, 'load_seconds', 0) + time.time() - t0
         return m
 
@@ -72,13 +89,16 @@ def run(flags, steps, tile, label):
     torch.cuda.synchronize(); t1 = time.time()
     video = pipe.generate(PROMPT, seed=1, progress=False)
     torch.cuda.synchronize(); t2 = time.time()
-    peak = torch.cuda.max_memory_allocated()/1e9
+    pipe._mark('end')
+    peak = max(pipe.stage_peaks.values())
     reserved = torch.cuda.max_memory_reserved()/1e9
     r = dict(config=label, steps=steps, peak_allocated_GB=round(peak, 2), peak_reserved_GB=round(reserved, 2),
-             generate_s=round(t2 - t1, 1), sampling_s=round(pipe.sampling_seconds, 1), video_shape=list(video.shape))
-    del pipe; gc.collect(); torch.cuda.empty_cache()
+             generate_s=round(t2 - t1, 1), sampling_s=round(pipe.sampling_seconds, 1), video_shape=list(video.shape),
+             stage_peaks_GB=pipe.stage_peaks)
     print(f"{label:34s} steps {steps:3d}  peak {peak:6.2f} GB (reserved {reserved:6.2f})  generate {r['generate_s']:7.1f} s  "
           f"sampling {r['sampling_s']:7.1f} s", flush=True)
+    print('    per stage (GB):', ', '.join(f"{k} {v}" for k, v in pipe.stage_peaks.items()), flush=True)
+    del pipe, video; gc.collect(); torch.cuda.empty_cache()
     return r
 
 def main():

@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_NEGATIVE_PROMPT', 'SIDECAR', 'Text2WorldArgs', 'check_video_shape', 'write_model_config', 'net_config_for',
            'Text2WorldPipeline', 'save_video_and_prompt', 'parse_args', 'text2world', 'main', 'make_tiny_checkpoints']
 
-# %% ../nbs/12_inference.ipynb #15eb04c5
+# %% ../nbs/12_inference.ipynb #75b1c4e1
 import os, json, math, time, gc, dataclasses
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -17,7 +17,7 @@ from .core import CosmosError, check, str2dtype, default_device, write_video, se
 from .config import DiTConfig, TokenizerConfig, dit_config
 from .diffusion import karras_sigmas, guided_denoiser, sample_euler
 
-# %% ../nbs/12_inference.ipynb #204b1074
+# %% ../nbs/12_inference.ipynb #22dabbf4
 DEFAULT_NEGATIVE_PROMPT = (
     "The video captures a series of frames showing ugly scenes, static with no motion, motion blur, over-saturation, "
     "shaky footage, low resolution, grainy texture, pixelated images, poorly lit areas, underexposed and overexposed "
@@ -55,7 +55,7 @@ class Text2WorldArgs:
     video_save_name:str='output'
     video_save_folder:str='outputs/'
 
-# %% ../nbs/12_inference.ipynb #b6f41ba5
+# %% ../nbs/12_inference.ipynb #1c141292
 def _frames_hint(): return ', '.join(str(1 + 8*k) for k in range(1, 6)) + ', …, 121'
 
 def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig=None):
@@ -73,7 +73,7 @@ def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig
           f"a {num_video_frames}×{height}×{width} video gives a latent larger than the DiT's position tables "
           f"({net.max_frames}×{net.max_img_h}×{net.max_img_w}): use at most {net.max_img_h*8}×{net.max_img_w*8} pixels")
 
-# %% ../nbs/12_inference.ipynb #3529630f
+# %% ../nbs/12_inference.ipynb #e8bd1894
 SIDECAR = 'cosmos_nb_config.json'
 
 def write_model_config(folder, net:DiTConfig=None, tokenizer:TokenizerConfig=None):
@@ -113,7 +113,7 @@ def net_config_for(folder, info=None) -> DiTConfig:
                            f"checkpoint into the matching folder (Cosmos-Predict1-{info.kind.split()[0]}-Text2World_post-trained)")
     return net
 
-# %% ../nbs/12_inference.ipynb #64de68c9
+# %% ../nbs/12_inference.ipynb #7988dfb3
 class Text2WorldPipeline:
     "Prompt → T5 → EDM-Euler sampling with CFG on the DiT → tokenizer decode, as the reference text2world."
     def __init__(self, args:Text2WorldArgs=None, device=None, dtype='bf16', verbose:bool=True):
@@ -143,7 +143,7 @@ class Text2WorldPipeline:
             check((self.tok_dir/f).is_file(), f"{self.tok_dir/f} not found: {dl}")
         check((self.t5_dir/'config.json').is_file(), f"{self.t5_dir/'config.json'} not found: {dl} (it fetches google-t5/t5-11b too)")
 
-# %% ../nbs/12_inference.ipynb #4b2a2dd8
+# %% ../nbs/12_inference.ipynb #ee53a81b
 from contextlib import contextmanager
 from fastcore.basics import patch
 
@@ -175,16 +175,18 @@ def _load(self:Text2WorldPipeline, name:str):
     return m
 
 @patch
-@contextmanager
-def _stage(self:Text2WorldPipeline, name:str, offload:bool):
-    "Yield model `name`, loading it if needed; free it afterwards when `offload`."
+def _get(self:Text2WorldPipeline, name:str, offload:bool):
+    "Model `name`: the resident one, or freshly loaded (and kept resident unless `offload`)."
     m = self._models.get(name) or self._load(name)
     if not offload: self._models[name] = m
-    try: yield m
-    finally:
-        if offload:
-            self._models.pop(name, None); del m; gc.collect()
-            if self.device.type == 'cuda': torch.cuda.empty_cache()
+    return m
+
+@patch
+def _release(self:Text2WorldPipeline, name:str, offload:bool):
+    "After a stage: forget an offloaded model and return its memory (the caller must have dropped its references)."
+    if offload:
+        self._models.pop(name, None); gc.collect()
+        if self.device.type == 'cuda': torch.cuda.empty_cache()
 
 @patch
 def load_all(self:Text2WorldPipeline):
@@ -194,7 +196,7 @@ def load_all(self:Text2WorldPipeline):
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
-# %% ../nbs/12_inference.ipynb #a25f7a06
+# %% ../nbs/12_inference.ipynb #b97c0a2b
 @patch
 @torch.no_grad()
 def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed:int=None, noise:torch.Tensor=None,
@@ -204,33 +206,59 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     negative_prompt = a.negative_prompt if negative_prompt is None else negative_prompt
     seed = a.seed if seed is None else seed
     check_video_shape(a.num_video_frames, a.height, a.width, self.net_cfg)
-    with self._stage('t5', a.offload_text_encoder_model) as t5:
-        check(t5.dim == self.net_cfg.crossattn_emb_channels,
-              f"the text encoder in {self.t5_dir} has width {t5.dim} but the DiT expects {self.net_cfg.crossattn_emb_channels}")
-        emb, _ = t5.encode([prompt])
-        emb = emb.to(self.device, self.dtype)                                          # (1, 512, D_text)
-        if negative_prompt: neg = t5.encode([negative_prompt])[0].to(self.device, self.dtype)
-        else: neg = torch.zeros_like(emb)
+    emb, neg = self._encode_prompts(prompt, negative_prompt)
     T = 1 + (min(a.num_video_frames, 121) - 1)//8
     T *= max(1, a.num_video_frames//121)
     shape = (1, self.net_cfg.in_channels, T, a.height//8, a.width//8)                  # (B, 16, T', H/8, W/8)
     if noise is None: noise = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     check(tuple(noise.shape) == shape, f"noise must have shape {shape}, got {tuple(noise.shape)}")
-    extra = dict(fps=torch.full((1,), float(a.fps), device=self.device, dtype=self.dtype),
-                 padding_mask=torch.zeros(1, 1, a.height, a.width, device=self.device, dtype=self.dtype))
-    with self._stage('dit', a.offload_diffusion_transformer) as dit:
-        den = guided_denoiser(dit.net, dict(crossattn_emb=emb, **extra), dict(crossattn_emb=neg, **extra),
-                              guidance=a.guidance, net_dtype=self.dtype)
-        t0 = time.time()
-        latent = sample_euler(den, noise.to(self.device), karras_sigmas(a.num_steps), state_dtype=torch.bfloat16,
-                              progress=progress and self.verbose)
-        self.sampling_seconds = time.time() - t0
-    with self._stage('tokenizer', a.offload_tokenizer) as tok:
-        video = tok.decode(latent.to(tok.dtype))                                        # (1, 3, T, H, W) in [-1, 1]
+    latent = self._sample(emb, neg, noise, progress)
+    video = self._decode(latent)
     video = ((1.0 + video.float()).clamp(0, 2)/2*255).to(torch.uint8)                   # truncation, as the reference
     return video[0].permute(1, 2, 3, 0).cpu().numpy()                                   # (T, H, W, 3)
 
-# %% ../nbs/12_inference.ipynb #4f4b4059
+# %% ../nbs/12_inference.ipynb #443fd253
+@patch
+@torch.no_grad()
+def _encode_prompts(self:Text2WorldPipeline, prompt:str, negative_prompt:str):
+    "T5 embeddings (bf16) of the prompt and of the negative prompt (zeros when it is empty)."
+    off = self.args.offload_text_encoder_model
+    t5 = self._get('t5', off)
+    check(t5.dim == self.net_cfg.crossattn_emb_channels,
+          f"the text encoder in {self.t5_dir} has width {t5.dim} but the DiT expects {self.net_cfg.crossattn_emb_channels}")
+    emb = t5.encode([prompt])[0].to(self.device, self.dtype)                            # (1, 512, D_text)
+    neg = t5.encode([negative_prompt])[0].to(self.device, self.dtype) if negative_prompt else torch.zeros_like(emb)
+    del t5; self._release('t5', off)
+    return emb, neg
+
+@patch
+@torch.no_grad()
+def _sample(self:Text2WorldPipeline, emb, neg, noise, progress:bool=True):
+    "EDM-Euler sampling with classifier-free guidance; returns the latent."
+    a, off = self.args, self.args.offload_diffusion_transformer
+    dit = self._get('dit', off)
+    extra = dict(fps=torch.full((1,), float(a.fps), device=self.device, dtype=self.dtype),
+                 padding_mask=torch.zeros(1, 1, a.height, a.width, device=self.device, dtype=self.dtype))
+    den = guided_denoiser(dit.net, dict(crossattn_emb=emb, **extra), dict(crossattn_emb=neg, **extra),
+                          guidance=a.guidance, net_dtype=self.dtype)
+    t0 = time.time()
+    latent = sample_euler(den, noise.to(self.device), karras_sigmas(a.num_steps), state_dtype=torch.bfloat16,
+                          progress=progress and self.verbose)
+    self.sampling_seconds = time.time() - t0
+    del dit, den; self._release('dit', off)
+    return latent
+
+@patch
+@torch.no_grad()
+def _decode(self:Text2WorldPipeline, latent):
+    "Tokenizer decode of the latent: `[1, 3, T, H, W]` in [-1, 1]."
+    off = self.args.offload_tokenizer
+    tok = self._get('tokenizer', off)
+    video = tok.decode(latent.to(tok.dtype))
+    del tok; self._release('tokenizer', off)
+    return video
+
+# %% ../nbs/12_inference.ipynb #bbec5455
 def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:int=24) -> Path:
     "Write `<folder>/<name>.mp4` and the prompt to `<folder>/<name>.txt`; returns the mp4 path."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -238,7 +266,7 @@ def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:in
     (folder/f'{name}.txt').write_text(prompt)
     return p
 
-# %% ../nbs/12_inference.ipynb #04d0a873
+# %% ../nbs/12_inference.ipynb #a0176093
 def _parser():
     import argparse
     p = argparse.ArgumentParser(prog='python -m cosmos_nb.text2world', description='Generate a video from a text prompt with a Cosmos-Predict1 Text2World model.')
@@ -300,7 +328,7 @@ def main(argv=None):
     except CosmosError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/12_inference.ipynb #db3d5cdc
+# %% ../nbs/12_inference.ipynb #f5c81919
 def make_tiny_checkpoints(root, # the checkpoint dir to fill
                           dit_dir:str='Cosmos-Predict1-7B-Text2World_post-trained', seed:int=0):
     "Write a tiny DiT, tokenizer and T5 in the released formats under `root` (for tests and demos)."

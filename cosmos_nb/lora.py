@@ -9,7 +9,7 @@ __all__ = ['LORA_PROJECTIONS', 'ADAPTER_WEIGHTS', 'ADAPTER_MANIFEST', 'ADAPTER_F
            'base_fingerprint', 'save_adapter', 'read_adapter', 'LoRALoadReport', 'is_lora_checkpoint',
            'load_lora_for_inference']
 
-# %% ../nbs/09_lora.ipynb #ab2dd5a1
+# %% ../nbs/09_lora.ipynb #53b47b4f
 import os, re, json, hashlib, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from .config import LoRAConfig
 from .dit import GeneralDIT, DiffusionNet
 from .checkpoint import read_checkpoint, checkpoint_state_dict, describe_state_dict, load_released
 
-# %% ../nbs/09_lora.ipynb #9927eca9
+# %% ../nbs/09_lora.ipynb #846057a3
 LORA_PROJECTIONS = ('to_q', 'to_k', 'to_v', 'to_out')
 _WRAP = re.compile(r'(^|\.)(?:module|_orig_mod|_checkpoint_wrapped_module|_fsdp_wrapped_module)\.')
 
@@ -51,7 +51,7 @@ def _dit(model:nn.Module):
     if isinstance(getattr(m, 'net', None), GeneralDIT): return m.net, 'net.'
     raise CosmosError(f"LoRA needs a DiffusionNet or a GeneralDIT, got {type(m).__name__}")
 
-# %% ../nbs/09_lora.ipynb #35e827f7
+# %% ../nbs/09_lora.ipynb #dff2a1cc
 def lora_target_modules(model:nn.Module,  # a `DiffusionNet` or `GeneralDIT` (DDP-wrapped is fine)
                         cfg:LoRAConfig    # rank, scale, first_nblocks, targets
                        ) -> list:
@@ -70,7 +70,7 @@ def lora_target_modules(model:nn.Module,  # a `DiffusionNet` or `GeneralDIT` (DD
             for i in range(cfg.first_nblocks) for j, b in enumerate(dit.blocks[f'block{i}'].blocks)
             for proj in want.get(b.block_type, [])]
 
-# %% ../nbs/09_lora.ipynb #82741f2d
+# %% ../nbs/09_lora.ipynb #f2a68d8f
 @dataclass
 class LoRAInfo:
     "What LoRA a model carries."
@@ -118,7 +118,7 @@ def lora_info(model:nn.Module) -> LoRAInfo:
     info.dtype = str(ls[0].lora_A['default'].weight.dtype).replace('torch.', '')
     return info
 
-# %% ../nbs/09_lora.ipynb #2b324f2d
+# %% ../nbs/09_lora.ipynb #2483ba6d
 def _inject(m:nn.Module, names:Sequence[str], rank:int, scale:float, dtype=None):
     "Freeze `m`, wrap the Linear layers `names` with peft LoRA (reference init), make only those trainable."
     m.requires_grad_(False)
@@ -146,7 +146,7 @@ def add_lora(model:nn.Module,             # a `DiffusionNet` or `GeneralDIT` wit
     _inject(m, lora_target_modules(m, cfg), cfg.rank, cfg.scale, dtype)
     return lora_info(m)
 
-# %% ../nbs/09_lora.ipynb #5ddb7a51
+# %% ../nbs/09_lora.ipynb #41378b61
 _PEFT_LORA = re.compile(r'^(?P<pre>.*\.to_[a-z]+)\.0\.lora_(?P<ab>[AB])\.[^.]+\.weight$')
 
 def reference_key(k:str) -> str:
@@ -166,7 +166,7 @@ def ema_key(k:str) -> str:
 
 def _net(k:str) -> str: return k if k.startswith(('net.', 'logvar.')) else 'net.' + k
 
-# %% ../nbs/09_lora.ipynb #b85c7ca5
+# %% ../nbs/09_lora.ipynb #5e2db123
 def reference_state_dict(src,                            # a model, or a state dict in any naming
                          dtype:Optional[torch.dtype]=None # cast floating tensors (None: keep)
                         ) -> dict:
@@ -190,7 +190,7 @@ def lora_parameters(model:nn.Module) -> dict:
     "`{reference name: parameter}` of the LoRA weights (what the optimizer and the EMA track)."
     return {_net(reference_key(n)): p for n, p in _unwrap(model).named_parameters() if '.lora_A.' in n or '.lora_B.' in n}
 
-# %% ../nbs/09_lora.ipynb #a8f84353
+# %% ../nbs/09_lora.ipynb #24732e1a
 def _lora_summary(d:Mapping) -> str:
     "`rank r in N blocks a-b, n tensors` of a `{reference name: tensor}` LoRA dict."
     ranks = sorted({tuple(v.shape)[0] for k, v in d.items() if k.endswith('net.0.weight')})
@@ -229,7 +229,7 @@ def load_lora_state_dict(model:nn.Module,      # a model with LoRA layers (`add_
     check(n > 0, f"no LoRA tensor of {where} matched the model's LoRA layers")
     return n
 
-# %% ../nbs/09_lora.ipynb #2a361cfd
+# %% ../nbs/09_lora.ipynb #06df6f29
 def merge_lora(model:nn.Module) -> int:
     "Fold every LoRA branch into its base weight (`W ← W + scale·up·down`) and remove the LoRA layers; returns how many."
     m = _unwrap(model)
@@ -241,7 +241,7 @@ def merge_lora(model:nn.Module) -> int:
     if 'peft_config' in vars(m): del m.peft_config
     return len(layers)
 
-# %% ../nbs/09_lora.ipynb #ef12c1a7
+# %% ../nbs/09_lora.ipynb #c06070e1
 def _cpu(v:torch.Tensor, dtype=None) -> torch.Tensor:
     v = v.detach()
     return v.to('cpu', dtype) if (dtype is not None and v.is_floating_point()) else v.to('cpu')
@@ -277,7 +277,7 @@ def save_lora_checkpoint(folder,                       # the run's checkpoint fo
     _atomic_save(obj, path)
     return path
 
-# %% ../nbs/09_lora.ipynb #509d3df6
+# %% ../nbs/09_lora.ipynb #64bf8111
 ADAPTER_WEIGHTS, ADAPTER_MANIFEST, ADAPTER_FORMAT = 'adapter_model.safetensors', 'adapter_manifest.json', 'cosmos_nb.lora/1'
 
 def base_fingerprint(src,           # a checkpoint path, a model or a state dict (any naming)
@@ -299,7 +299,7 @@ def base_fingerprint(src,           # a checkpoint path, a model or a state dict
         h.update(s.to('cpu', torch.bfloat16).view(torch.int16).numpy().tobytes())
     return h.hexdigest()
 
-# %% ../nbs/09_lora.ipynb #e586af69
+# %% ../nbs/09_lora.ipynb #4780cfda
 def save_adapter(folder,                         # output folder (created)
                  src,                            # the model, or its full state dict (then `cfg` gives the scale)
                  cfg:Optional[LoRAConfig]=None,  # the run's LoRA config (scale, targets); None: read from the model
@@ -369,7 +369,7 @@ def read_adapter(path) -> tuple:
     check(man.get('format') == ADAPTER_FORMAT, f"{mf if mf.exists() else f}: unknown adapter format {man.get('format')!r} (expected {ADAPTER_FORMAT!r})")
     return sd, man
 
-# %% ../nbs/09_lora.ipynb #29c135bf
+# %% ../nbs/09_lora.ipynb #4e5bc833
 @dataclass
 class LoRALoadReport:
     "What `load_lora_for_inference` applied."
@@ -411,7 +411,7 @@ def _rank(lora:Mapping, where:str) -> int:
     check(len(ranks) == 1, f"{where}: the LoRA down projections have different ranks {sorted(ranks)}")
     return ranks.pop()
 
-# %% ../nbs/09_lora.ipynb #57a240cf
+# %% ../nbs/09_lora.ipynb #c9c81af2
 def load_lora_for_inference(model:nn.Module,           # a `DiffusionNet`/`GeneralDIT` without LoRA (may be on meta)
                             path,                      # seed checkpoint (`iter_N_model.pt`, folder with `model.pt`) or adapter
                             use_ema:bool=True,         # use the EMA LoRA weights when the file has them (the seed does)

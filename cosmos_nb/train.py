@@ -10,7 +10,7 @@ __all__ = ['LATEST', 'lambda_linear', 'make_scheduler', 'power_ema_gamma', 'powe
            'build_tokenizer', 'initial_model', 'apply_lora', 'Trainer', 'train', 'split_run_options', 'usage',
            'run_cli', 'main']
 
-# %% ../nbs/10_train.ipynb #cc669b8b
+# %% ../nbs/10_train.ipynb #40b41381
 import os, sys, re, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings
 from pathlib import Path
 from typing import Optional
@@ -27,7 +27,7 @@ from .dit import DiffusionNet
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .checkpoint import load_released
 
-# %% ../nbs/10_train.ipynb #e5f134f4
+# %% ../nbs/10_train.ipynb #bd1c8936
 def lambda_linear(n:int, # optimizer step, 0-based
                   warm_up_steps:int=2500, cycle_lengths:int=10_000_000_000_000,
                   f_start:float=1e-6, f_max:float=1.0, f_min:float=1.0) -> float:
@@ -40,7 +40,7 @@ def make_scheduler(optimizer:torch.optim.Optimizer, cfg:SchedulerConfig) -> torc
     "A `LambdaLR` applying `lambda_linear` with the settings of `cfg` (stepped once per optimizer step)."
     return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(lambda_linear, **dataclasses.asdict(cfg)))
 
-# %% ../nbs/10_train.ipynb #b8a2d1c0
+# %% ../nbs/10_train.ipynb #91239d9b
 def power_ema_gamma(sigma_rel:float=0.1) -> float:
     "Exponent γ of the power EMA with relative std `sigma_rel`: the largest real root of γ³+7γ²+(16−s⁻²)γ+(12−s⁻²)."
     t = sigma_rel**-2
@@ -52,7 +52,7 @@ def power_ema_beta(k:int, # trainer iteration (micro-batches, 0-based) of the op
     "EMA decay at iteration `k`: 0 at k = 0, else (1 − 1/(k+1))^(γ+1)."
     return 0.0 if k <= 0 else (1 - 1/(k + 1))**(gamma + 1)
 
-# %% ../nbs/10_train.ipynb #343f9e05
+# %% ../nbs/10_train.ipynb #1c0b6229
 def _local(t):
     "The local shard of a `DTensor`, or `t` itself."
     return t.to_local() if isinstance(t, DTensor) else t
@@ -95,7 +95,7 @@ class PowerEMA:
 
     def __repr__(self): return f"PowerEMA(σ_rel={self.sigma_rel}, γ={self.gamma:.4f}, {len(self.shadow)} tensors, fp32)"
 
-# %% ../nbs/10_train.ipynb #b3846c18
+# %% ../nbs/10_train.ipynb #d02b7d91
 @torch.no_grad()
 def clip_grad_norm_(params, # parameters whose `.grad` is clipped in place
                     max_norm:float=1.0, # largest global L2 norm allowed (≤ 0: no clipping)
@@ -111,7 +111,7 @@ def clip_grad_norm_(params, # parameters whose `.grad` is clipped in place
     if max_norm > 0: torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)
     return total
 
-# %% ../nbs/10_train.ipynb #836e0b22
+# %% ../nbs/10_train.ipynb #f57d9d9d
 def make_optimizer(params, # the model's parameters (only those with `requires_grad` are optimised)
                    cfg:OptimizerConfig, # lr, weight decay, betas, eps
                    fused:bool=None) -> torch.optim.AdamW: # fused CUDA kernel (default: when the parameters are on a GPU)
@@ -122,7 +122,7 @@ def make_optimizer(params, # the model's parameters (only those with `requires_g
     return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps, weight_decay=cfg.weight_decay,
                              **(dict(fused=True) if fused else {}))
 
-# %% ../nbs/10_train.ipynb #41643ec9
+# %% ../nbs/10_train.ipynb #5c2fb1c8
 @dataclasses.dataclass
 class DistEnv:
     "Where this process sits: global and local rank, world size, device; `created` when we started the process group."
@@ -157,12 +157,12 @@ def init_distributed(need_group:bool=False) -> DistEnv: # start a 1-process grou
     if dist.is_initialized(): rank, world = dist.get_rank(), dist.get_world_size()
     return DistEnv(rank, world, local, max(1, min(lws, world)), device, created)
 
-# %% ../nbs/10_train.ipynb #8ed14e26
+# %% ../nbs/10_train.ipynb #95c4cb5b
 from torch.distributed.device_mesh import init_device_mesh, DeviceMesh
 from torch.distributed.fsdp import fully_shard, MixedPrecisionPolicy, FSDPModule
 from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import checkpoint_wrapper, CheckpointImpl, CheckpointWrapper
 
-# %% ../nbs/10_train.ipynb #94f93eb6
+# %% ../nbs/10_train.ipynb #adcfd1c3
 def sharding_group(world_size:int, # number of ranks
                    sharding_group_size:int, # ranks that share one copy of the model (≤ 0: one node)
                    local_world_size:int=8) -> int: # ranks per node
@@ -179,7 +179,7 @@ def fsdp_mesh(env:DistEnv, sharding_group_size:int) -> DeviceMesh:
     if g == env.world_size: return init_device_mesh(env.device.type, (g,), mesh_dim_names=('shard',))
     return init_device_mesh(env.device.type, (env.world_size//g, g), mesh_dim_names=('replicate', 'shard'))
 
-# %% ../nbs/10_train.ipynb #ae386e9e
+# %% ../nbs/10_train.ipynb #5cbc21fa
 def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
                 mesh:DeviceMesh, # from `fsdp_mesh`
                 param_dtype=torch.bfloat16, # compute dtype of the gathered parameters
@@ -204,7 +204,7 @@ def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
     fully_shard(model, reshard_after_forward=None if reshard_after_forward else False, **kw); units.append('(root)')  # None: FSDP's root heuristic
     return units
 
-# %% ../nbs/10_train.ipynb #d00a0a85
+# %% ../nbs/10_train.ipynb #c8f980e7
 from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
 
 @torch.no_grad()
@@ -245,7 +245,7 @@ def describe_sharding(model:nn.Module, key:str='net.blocks.block0.blocks.0.block
     return dict(placements=str(t.placements), local_shape=list(t.to_local().shape), global_shape=list(t.shape),
                 mesh=list(t.device_mesh.shape))
 
-# %% ../nbs/10_train.ipynb #fd74b36e
+# %% ../nbs/10_train.ipynb #7ba2fa8d
 LATEST = 'latest_checkpoint.txt'
 
 def checkpoint_names(iteration:int) -> dict:
@@ -280,7 +280,7 @@ def latest_iteration(ckpt_dir) -> Optional[int]:
     check(m is not None, f"{p} holds {s!r}, not a checkpoint name such as iter_000000200.pt: fix it, or delete it to start from scratch")
     return int(m.group(1))
 
-# %% ../nbs/10_train.ipynb #868dc28d
+# %% ../nbs/10_train.ipynb #d3daee2f
 def log_info(msg:str, # the message
              env:DistEnv=None): # only the main process prints (None: always)
     "Print `msg` with the reference's log prefix, above the progress bar if one is shown."
@@ -301,7 +301,7 @@ class IterSpeed:
         if self.last is None: return None
         return f"{iteration} : iter_speed {self.last:.2f} seconds per iteration | Loss: {loss:.4f}"
 
-# %% ../nbs/10_train.ipynb #2f05f796
+# %% ../nbs/10_train.ipynb #52cb0ed3
 def _is_tiny(exp:Experiment) -> bool: return exp.model.net.model_channels <= 256
 
 def build_dataset(exp:Experiment, # the run
@@ -354,7 +354,7 @@ def initial_model(exp:Experiment, # the run
         torch.manual_seed(exp.trainer.seed)
         return DiffusionNet(exp.model.net), f"random initialisation (checkpoint.load_path='', seed {exp.trainer.seed})"
 
-# %% ../nbs/10_train.ipynb #d50e92db
+# %% ../nbs/10_train.ipynb #5d1855be
 def _is_lora_param(name:str) -> bool: return '_lora.' in name or 'lora_A' in name or 'lora_B' in name
 
 def apply_lora(model:DiffusionNet, cfg, seed:int=0) -> DiffusionNet:
@@ -371,7 +371,7 @@ def apply_lora(model:DiffusionNet, cfg, seed:int=0) -> DiffusionNet:
     for n, p in model.named_parameters(): p.requires_grad_(_is_lora_param(n))   # the base, logvar included, is frozen
     return model
 
-# %% ../nbs/10_train.ipynb #074c6268
+# %% ../nbs/10_train.ipynb #8ac6d61e
 class Trainer:
     "One post-training run of an `Experiment`: build, resume, `fit`, save; use as a context manager."
     def __init__(self, exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
@@ -419,7 +419,7 @@ class Trainer:
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
-# %% ../nbs/10_train.ipynb #dc2fd6c1
+# %% ../nbs/10_train.ipynb #425cd2ca
 from fastcore.basics import patch
 
 @patch
@@ -462,7 +462,7 @@ def _build(self:Trainer):
     if self.start_from is not None: self._resume(self.start_from)
     self._init_trackers()
 
-# %% ../nbs/10_train.ipynb #e0756074
+# %% ../nbs/10_train.ipynb #3c82ffd9
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 @patch
@@ -516,7 +516,7 @@ def _autocast(self:Trainer):
     on = not self.use_fsdp and self.compute_dtype != torch.float32
     return torch.autocast(self.env.device.type, dtype=self.compute_dtype, enabled=on)
 
-# %% ../nbs/10_train.ipynb #8fdbeadf
+# %% ../nbs/10_train.ipynb #a930a14e
 @patch
 def _batches(self:Trainer, start:int):
     dl = self.exp.dataloader_train
@@ -540,7 +540,7 @@ def _inputs(self:Trainer, batch:dict):
     cond = dict(crossattn_emb=emb, fps=torch.as_tensor(batch['fps']).to(dev, dt), padding_mask=batch['padding_mask'].to(dev, dt))
     return x0, cond
 
-# %% ../nbs/10_train.ipynb #96adbb64
+# %% ../nbs/10_train.ipynb #04662b21
 @patch
 def _micro_step(self:Trainer, batch:dict, sync:bool=True) -> dict:
     m = self.exp.model
@@ -566,7 +566,7 @@ def _optimizer_step(self:Trainer, k:int): # trainer iteration (0-based) of the l
     if self.ema is not None: self.ema.update(k)
     self.optimizer.zero_grad(set_to_none=True)
 
-# %% ../nbs/10_train.ipynb #a0d7a1df
+# %% ../nbs/10_train.ipynb #586bc35d
 @patch
 def _flush(self:Trainer):
     if not self._pending: return
@@ -607,7 +607,7 @@ def fit(self:Trainer) -> dict:
     log_info(f"Done with training: iteration {self.iteration}", env)
     return dict(iteration=self.iteration, history=self.history)
 
-# %% ../nbs/10_train.ipynb #02a8cb25
+# %% ../nbs/10_train.ipynb #f75fe315
 @patch
 def _log(self:Trainer, bar=None):
     self._flush()
@@ -653,7 +653,7 @@ def _init_trackers(self:Trainer):
     self.accelerator.init_trackers(j.project, config=cfg, init_kwargs={'wandb': dict(name=j.name, group=j.group)})
     self._trackers_on = True
 
-# %% ../nbs/10_train.ipynb #9c5c466f
+# %% ../nbs/10_train.ipynb #f8b730f7
 import torch.distributed.checkpoint as dcp
 from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict, StateDictOptions
 
@@ -721,7 +721,7 @@ def save(self:Trainer) -> dict:
     log_info(f"saved checkpoint {N['stem']} in {d}", env)
     return out
 
-# %% ../nbs/10_train.ipynb #247b98cc
+# %% ../nbs/10_train.ipynb #b15ed997
 @patch
 def _resume(self:Trainer, it:int):
     env, d, N = self.env, self.ckpt_dir, checkpoint_names(it)
@@ -751,7 +751,7 @@ def _resume(self:Trainer, it:int):
     log_info(f"resumed from {path} at iteration {self.iteration}" + ('' if exact else
              f" (saved with {tr['world_size']} processes, now {env.world_size}: data and noise differ from an uninterrupted run)"), env)
 
-# %% ../nbs/10_train.ipynb #2815965d
+# %% ../nbs/10_train.ipynb #cffb7a90
 @patch
 @torch.no_grad()
 def sample(self:Trainer) -> list:
@@ -784,7 +784,7 @@ def sample(self:Trainer) -> list:
     log_info(f"sample videos: {', '.join(str(p) for p in paths)}", env)
     return paths
 
-# %% ../nbs/10_train.ipynb #32999d06
+# %% ../nbs/10_train.ipynb #191a27e8
 def train(exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
           log_with:str='tensorboard', # trackers: 'tensorboard', 'wandb', 'tensorboard,wandb' or 'none' (metrics.jsonl is always written)
           progress:bool=True, # show a progress bar with ETA
@@ -800,7 +800,7 @@ def train(exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
                  keep_train_states=keep_train_states, sample_steps=sample_steps, sample_guidance=sample_guidance, latents=latents) as t:
         return t.fit()
 
-# %% ../nbs/10_train.ipynb #a1206963
+# %% ../nbs/10_train.ipynb #e46b6419
 def _run_options() -> dict:
     "`{name: (type, default)}` of the run options (the keyword arguments of `train`)."
     sig = inspect.signature(train)
@@ -844,5 +844,5 @@ def main():
     "Entry point of `python -m cosmos_nb.train` / `accelerate launch -m cosmos_nb.train` / `torchrun -m cosmos_nb.train`."
     sys.exit(run_cli(sys.argv[1:]))
 
-# %% ../nbs/10_train.ipynb #ffee8c94
+# %% ../nbs/10_train.ipynb #07b721eb
 if __name__ == '__main__' and '__file__' in globals(): main()   # python -m cosmos_nb.train
