@@ -11,7 +11,7 @@ def test_readme_matches_index():
 
 def test_readme_has_two_commands():
     text = (ROOT/'README.md').read_text()
-    assert 'pip install -e . && python -m cosmos_nb.train experiment=text2world_tiny_example' in text
+    assert 'pip install -e . && python -m cosmos_nb.quickstart' in text
     assert 'pip install -e ".[dev]" && pytest' in text
 
 def test_config_cli_runs_as_module():
