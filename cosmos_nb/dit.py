@@ -8,7 +8,7 @@ __all__ = ['ATTN_BACKENDS', 'patchify', 'unpatchify', 'Patchify', 'PatchEmbed', 
            'check_attn_backend', 'attention', 'Attention', 'VideoAttn', 'GPT2FeedForward', 'DITBuildingBlock',
            'GeneralDITTransformerBlock', 'FinalLayer', 'GeneralDIT', 'FourierFeatures', 'DiffusionNet']
 
-# %% ../nbs/02_dit.ipynb #1ea5c190
+# %% ../nbs/02_dit.ipynb #02880b6d
 import math, functools, dataclasses
 from typing import Optional, Tuple
 import torch
@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .core import CosmosError, check, num_params
 from .config import DiTConfig, dit_config
 
-# %% ../nbs/02_dit.ipynb #58a2fccd
+# %% ../nbs/02_dit.ipynb #62c53a0f
 def patchify(x:torch.Tensor, # `[B,C,T,H,W]` latent
              pt:int=1,       # temporal patch size
              ps:int=2):      # spatial patch size
@@ -29,7 +29,7 @@ def patchify(x:torch.Tensor, # `[B,C,T,H,W]` latent
     x = x.permute(0, 2, 4, 6, 1, 3, 5, 7)                           # (B, T', H', W', C, pt, ph, pw)
     return x.reshape(B, T//pt, H//ps, W//ps, C*pt*ps*ps)            # (B, T', H', W', C·pt·ps·ps)
 
-# %% ../nbs/02_dit.ipynb #10a2c28f
+# %% ../nbs/02_dit.ipynb #a61b5aa6
 def unpatchify(x:torch.Tensor, # `[B, T', H', W', ps·ps·pt·C]` per-token outputs
                C:int,          # output channels
                pt:int=1,       # temporal patch size
@@ -40,7 +40,7 @@ def unpatchify(x:torch.Tensor, # `[B, T', H', W', ps·ps·pt·C]` per-token outp
     x = x.permute(0, 7, 1, 6, 2, 4, 3, 5)                           # (B, C, T', pt, H', ph, W', pw)
     return x.reshape(B, C, T*pt, H*ps, W*ps)
 
-# %% ../nbs/02_dit.ipynb #f9db7e9d
+# %% ../nbs/02_dit.ipynb #d2713dc8
 class Patchify(nn.Module):
     "`patchify` as a module (no parameters), the first element of `PatchEmbed.proj`."
     def __init__(self, pt:int=1, ps:int=2):
@@ -57,7 +57,7 @@ class PatchEmbed(nn.Module):
                                   nn.Linear(in_channels*spatial_patch_size**2*temporal_patch_size, out_channels, bias=False))
     def forward(self, x): return self.proj(x)
 
-# %% ../nbs/02_dit.ipynb #c7c1ebcc
+# %% ../nbs/02_dit.ipynb #525f1eb4
 class Timesteps(nn.Module):
     "Sinusoidal embedding `[cos(c·f), sin(c·f)]` of `[B]` values, `f_i = exp(-ln(1e4)·i/(D/2))`, fp32 inside."
     def __init__(self, num_channels:int):
@@ -94,7 +94,7 @@ class RMSNorm(nn.Module):
         return (y * self.weight.float()).to(x.dtype)
     def extra_repr(self): return f"{self.weight.shape[0]}, eps={self.eps}"
 
-# %% ../nbs/02_dit.ipynb #32d1e46d
+# %% ../nbs/02_dit.ipynb #da4e8562
 class VideoRopePosition3DEmb(nn.Module):
     "3-D RoPE tables for a `(T', H', W')` patch grid: `(cos, sin)`, each `[L, head_dim]` fp32."
     def __init__(self, head_dim:int, len_h:int, len_w:int, len_t:int, base_fps:float=24,
@@ -113,7 +113,7 @@ class VideoRopePosition3DEmb(nn.Module):
     def reset_parameters(self):
         with torch.no_grad(): self.seq.copy_(torch.arange(self.seq.numel(), dtype=self.seq.dtype, device=self.seq.device))
 
-# %% ../nbs/02_dit.ipynb #7452b092
+# %% ../nbs/02_dit.ipynb #28e35a17
 @patch
 def angles(self:VideoRopePosition3DEmb,
            T:int, H:int, W:int,                 # patch grid
@@ -147,7 +147,7 @@ def forward(self:VideoRopePosition3DEmb, T:int, H:int, W:int, fps=None, device=N
     a = self.angles(T, H, W, fps, device)
     return a.cos(), a.sin()
 
-# %% ../nbs/02_dit.ipynb #42e5bba2
+# %% ../nbs/02_dit.ipynb #43b666c4
 def apply_rope(x:torch.Tensor,   # `[B, L, heads, Dh]` queries or keys
                cos:torch.Tensor, # `[L, Dh]` fp32
                sin:torch.Tensor  # `[L, Dh]` fp32
@@ -158,7 +158,7 @@ def apply_rope(x:torch.Tensor,   # `[B, L, heads, Dh]` queries or keys
     rot = torch.cat([-x2, x1], dim=-1)                                 # (B, L, heads, Dh)
     return (xf * cos[None, :, None] + rot * sin[None, :, None]).to(x.dtype)
 
-# %% ../nbs/02_dit.ipynb #21206a56
+# %% ../nbs/02_dit.ipynb #33a22976
 def normalize(x:torch.Tensor, dim:int=-1, eps:float=1e-6) -> torch.Tensor:
     "`x / (eps + ‖x‖₂/√n)` along `dim` (n its size), the norm computed in fp32: RMS 1, norm √n."
     norm = torch.linalg.vector_norm(x, dim=dim, keepdim=True, dtype=torch.float32)
@@ -181,8 +181,8 @@ class LearnablePosEmbAxis(nn.Module):
         e = self.pos_emb_t[:T, None, None] + self.pos_emb_h[None, :H, None] + self.pos_emb_w[None, None, :W]  # (T, H, W, D)
         return normalize(e, dim=-1, eps=1e-6).reshape(1, T*H*W, -1)                                           # (1, L, D)
 
-# %% ../nbs/02_dit.ipynb #48904c7c
-ATTN_BACKENDS = ('auto', 'sdpa', 'flash', 'naive')
+# %% ../nbs/02_dit.ipynb #4f198f0b
+ATTN_BACKENDS = ('auto', 'sdpa', 'cudnn', 'flash', 'naive')
 
 @functools.lru_cache(None)
 def _flash_attn_func():
@@ -214,11 +214,16 @@ def attention(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, # `[B, L, heads, D
     if backend == 'flash':
         check_attn_backend('flash')
         return _flash_attn_func()(q, k, v)
-    check(backend == 'sdpa', f"unknown attention backend {backend!r}: use one of {ATTN_BACKENDS}")
-    o = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))  # (B, heads, L, Dh)
+    check(backend in ('sdpa', 'cudnn'), f"unknown attention backend {backend!r}: use one of {ATTN_BACKENDS}")
+    qt, kt, vt = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)                           # (B, heads, L, Dh)
+    if backend == 'cudnn':                    # SDPA with cuDNN's kernel first (Hopper), then flash, efficient, math
+        from torch.nn.attention import sdpa_kernel, SDPBackend
+        order = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH]
+        with sdpa_kernel(order, set_priority=True): o = F.scaled_dot_product_attention(qt, kt, vt)
+    else: o = F.scaled_dot_product_attention(qt, kt, vt)
     return o.transpose(1, 2)                                                                      # (B, L, heads, Dh)
 
-# %% ../nbs/02_dit.ipynb #cfbd4212
+# %% ../nbs/02_dit.ipynb #cd442930
 class Attention(nn.Module):
     "Multi-head self- (`context_dim=None`) or cross-attention with per-head q/k RMSNorm and optional RoPE."
     def __init__(self, query_dim:int, context_dim:Optional[int], heads:int, dim_head:int, backend:str='sdpa'):
@@ -253,7 +258,7 @@ class VideoAttn(nn.Module):
         self.attn = Attention(x_dim, context_dim, num_heads, x_dim // num_heads, backend)
     def forward(self, x, context=None, rope=None): return self.attn(x, context, rope)
 
-# %% ../nbs/02_dit.ipynb #532262e8
+# %% ../nbs/02_dit.ipynb #4a2875f3
 class GPT2FeedForward(nn.Module):
     "The MLP sub-block: `layer2(GELU(layer1(x)))`, exact GELU, no biases."
     def __init__(self, d_model:int, d_ff:int):
@@ -263,7 +268,7 @@ class GPT2FeedForward(nn.Module):
         self.layer2 = nn.Linear(d_ff, d_model, bias=False)
     def forward(self, x): return self.layer2(self.activation(self.layer1(x)))
 
-# %% ../nbs/02_dit.ipynb #8ec39345
+# %% ../nbs/02_dit.ipynb #57abf34b
 class DITBuildingBlock(nn.Module):
     "One AdaLN-modulated sub-layer: `x + gate·f(LN(x)·(1+scale) + shift)`, f = self-attn, cross-attn or MLP."
     def __init__(self, block_type:str, x_dim:int, context_dim:int, num_heads:int, mlp_ratio:float=4.0,
@@ -315,7 +320,7 @@ class GeneralDITTransformerBlock(nn.Module):
             return checkpoint(self._forward, x, emb, context, rope, adaln_lora, extra_pos_emb, use_reentrant=False)
         return self._forward(x, emb, context, rope, adaln_lora, extra_pos_emb)
 
-# %% ../nbs/02_dit.ipynb #ddee516b
+# %% ../nbs/02_dit.ipynb #2fe17043
 class FinalLayer(nn.Module):
     "Modulated LayerNorm (shift, scale from AdaLN-LoRA + the first 2D of the shared term) → `Linear(D → ps·ps·pt·C)`."
     def __init__(self, hidden_size:int, spatial_patch_size:int, temporal_patch_size:int, out_channels:int,
@@ -335,7 +340,7 @@ class FinalLayer(nn.Module):
         shift, scale = mod.chunk(2, dim=1)                                  # (B, D) each
         return self.linear(self.norm_final(x) * (1 + scale[:, None]) + shift[:, None])  # (B, L, ps·ps·pt·C)
 
-# %% ../nbs/02_dit.ipynb #d0b91516
+# %% ../nbs/02_dit.ipynb #6e425b1e
 class GeneralDIT(nn.Module):
     "The Cosmos-Predict1 Text2World DiT: `net(x [B,16,T,H,W], c_noise [B], t5 [B,512,1024]) → [B,16,T,H,W]`."
     def __init__(self, cfg:DiTConfig):
@@ -381,7 +386,7 @@ class GeneralDIT(nn.Module):
         for m in self.modules():
             if isinstance(m, Attention): m.backend = v
 
-# %% ../nbs/02_dit.ipynb #fd03e149
+# %% ../nbs/02_dit.ipynb #3095b842
 @patch
 @torch.no_grad()
 def init_weights(self:GeneralDIT):
@@ -398,7 +403,7 @@ def init_weights(self:GeneralDIT):
     for tb in self.blocks.values():
         for b in tb.blocks: nn.init.zeros_(b.adaLN_modulation[-1].weight)
 
-# %% ../nbs/02_dit.ipynb #cc45fcc0
+# %% ../nbs/02_dit.ipynb #6ec6fa10
 @patch
 def embed(self:GeneralDIT,
           x:torch.Tensor,                             # `[B, C, T, H, W]` latent (already × c_in)
@@ -454,7 +459,7 @@ def forward(self:GeneralDIT, x:torch.Tensor, timesteps:torch.Tensor, crossattn_e
         h = blk(h, s['emb'], s['context'], s['rope'], s['adaln_lora'], s['extra_pos_emb'])
     return self.decode(h, s['emb'], s['adaln_lora'], s['grid'])
 
-# %% ../nbs/02_dit.ipynb #6aaaea5d
+# %% ../nbs/02_dit.ipynb #3f9fd9e0
 class FourierFeatures(nn.Module):
     "Random Fourier features `gain·cos(x·freqs + phases)` of a `[B]` input (fp32 inside) → `[B, num_channels]`."
     def __init__(self, num_channels:int=128, bandwidth:float=1.0, normalize:bool=True):
