@@ -11,7 +11,7 @@ __all__ = ['LATEST', 'lambda_linear', 'make_scheduler', 'power_ema_gamma', 'powe
            'run_cli', 'main']
 
 # %% ../nbs/10_train.ipynb #40b41381
-import os, sys, re, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings
+import os, sys, re, gc, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings
 from pathlib import Path
 from typing import Optional
 import numpy as np
@@ -413,6 +413,9 @@ class Trainer:
         if acc is not None and getattr(self, '_trackers_on', False):
             with contextlib.suppress(Exception): acc.end_training()
             self._trackers_on = False
+        if getattr(self, 'ddp', None) is not None:    # free DDP's reducer while its process group lives: freed after it (at exit),
+            self.ddp, self.fwd = None, self.model     # gloo aborts ("terminate called without an active exception") or hangs
+            gc.collect()                              # DDP holds reference cycles
         if self.env.created and dist.is_initialized():
             dist.destroy_process_group(); self.env.created = False
 
