@@ -523,14 +523,16 @@ def _autocast(self:Trainer):
 @patch
 def _batches(self:Trainer, start:int):
     dl = self.exp.dataloader_train
-    idx, bs = self.sampler.indices(), dl.batch_size
-    nb = len(idx)//bs
-    check(nb > 0, f"each rank gets {len(idx)} samples, fewer than dataloader_train.batch_size={bs}: use more data or a smaller batch")
-    skip = start % nb
+    bs = dl.batch_size
+    nb = len(self.sampler.indices())//bs
+    check(nb > 0, f"each rank gets {len(self.sampler.indices())} samples, fewer than dataloader_train.batch_size={bs}: use more data or a smaller batch")
+    epoch, skip = divmod(start, nb)          # the data position follows from the iteration alone: exact resume
     kw = dict(batch_size=bs, drop_last=True, num_workers=dl.num_workers, pin_memory=dl.pin_memory and self.env.device.type == 'cuda')
     while True:
+        self.sampler.set_epoch(epoch)        # a new order every epoch (the reference repeats epoch 0's, gotcha 28)
+        idx = self.sampler.indices()
         yield from DataLoader(self.dataset, sampler=idx[skip*bs:], **kw)
-        skip = 0
+        epoch, skip = epoch + 1, 0
 
 @patch
 def _inputs(self:Trainer, batch:dict):
