@@ -790,20 +790,13 @@ def sample(self:Trainer) -> list:
     return paths
 
 # %% ../nbs/10_train.ipynb #191a27e8
+from fastcore.meta import delegates
+
+@delegates(Trainer.__init__)
 def train(exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
-          log_with:str='tensorboard', # trackers: 'tensorboard', 'wandb', 'tensorboard,wandb' or 'none' (metrics.jsonl is always written)
-          progress:bool=True, # show a progress bar with ETA
-          resume:bool=True, # continue from `latest_checkpoint.txt` when the checkpoint folder has one
-          checkpoint_dir:str='checkpoints', # where the released tokenizer is (`<checkpoint_dir>/Cosmos-Tokenize1-CV8x8x8-720p`)
-          output_root:str=None, # overrides `$OUTPUT_ROOT` (default 'checkpoints') for this run's outputs
-          keep_train_states:int=1, # resumable training states kept (the newest ones; ≤ 0: all)
-          sample_steps:int=35, # sampler steps of the sample videos (`trainer.sample_every` > 0)
-          sample_guidance:float=7.0, # classifier-free guidance of the sample videos
-          latents:str='auto') -> dict: # train on the latent cache: 'auto' (when present), 'true' or 'false'
+          **kwargs) -> dict: # the `Trainer` options (log_with, progress, resume, output_root, …)
     "Post-train `exp` from start (or from its latest checkpoint) to `trainer.max_iter`; returns the iteration and the loss history."
-    with Trainer(exp, log_with=log_with, progress=progress, resume=resume, checkpoint_dir=checkpoint_dir, output_root=output_root,
-                 keep_train_states=keep_train_states, sample_steps=sample_steps, sample_guidance=sample_guidance, latents=latents) as t:
-        return t.fit()
+    with Trainer(exp, **kwargs) as t: return t.fit()
 
 # %% ../nbs/10_train.ipynb #e46b6419
 def _run_options() -> dict:
