@@ -4,17 +4,18 @@
 
 # %% auto #0
 __all__ = ['GB', 'MB', 'kB', 'TOKENIZER_SPEC', 'T5_SPEC', 'UPSAMPLER_SPEC', 'GUARDRAIL_SPEC', 'LLAMA_GUARD_SPEC', 'MD5', 'LOGIN',
-           'OTHER', 'RepoSpec', 'repo_specs', 'layout', 'file_hashes', 'hub_etag', 'verify', 'remote_files',
-           'hub_error', 'no_network_error', 'plan', 'format_plan', 'check_disk_space', 'partial_downloads', 'download',
-           'main']
+           'OTHER', 'PARTIAL', 'RESUME_MIN', 'RepoSpec', 'repo_specs', 'layout', 'file_hashes', 'hub_etag', 'verify',
+           'remote_files', 'hub_error', 'no_network_error', 'plan', 'format_plan', 'check_disk_space',
+           'partial_downloads', 'fetch_resumable', 'download', 'main']
 
 # %% ../nbs/08a_download.ipynb #f70929b6
 import os, sys, re, json, errno, fnmatch, hashlib, shutil, argparse, importlib, shlex
 from dataclasses import dataclass
 from pathlib import Path
 from tqdm.auto import tqdm
-from huggingface_hub import HfApi, snapshot_download, constants as hf_constants
-from huggingface_hub.utils import filter_repo_objects
+from huggingface_hub import HfApi, snapshot_download, hf_hub_url, constants as hf_constants
+from huggingface_hub.utils import filter_repo_objects, build_hf_headers, get_session, hf_raise_for_status
+from huggingface_hub._local_folder import write_download_metadata
 from huggingface_hub.errors import (GatedRepoError, RepositoryNotFoundError, HfHubHTTPError,
                                     LocalEntryNotFoundError, OfflineModeIsEnabled)
 from .core import CosmosError, check, in_test
@@ -396,19 +397,89 @@ def _command(model_sizes, model_types, checkpoint_dir, skip_upsampler, skip_guar
                     + ['--skip_upsampler']*bool(skip_upsampler) + ['--skip_guardrail']*bool(skip_guardrail))
 
 # %% ../nbs/08a_download.ipynb #2c3e3159
-def _list_hub(specs, api, token) -> dict:
-    "Exact file lists of all `specs` (access checked first); every refusal is reported in one error."
+def _list_hub(specs, api, token, commits:dict=None) -> dict:
+    "Exact file lists of all `specs` (access checked first); every refusal is reported in one error; fills `commits`."
     remote, errors = {}, []
     for s in specs:
         try:
             info = api.model_info(s.repo_id, files_metadata=True, token=token)
             if getattr(info, 'gated', False) and hasattr(api, 'auth_check'): api.auth_check(s.repo_id, token=token)
             remote[s.repo_id] = remote_files(s, info=info)
+            if commits is not None: commits[s.repo_id] = getattr(info, 'sha', None)
         except HfHubHTTPError as e: errors.append(str(hub_error(e, s)))
     if errors: raise CosmosError('\n'.join(f"- {m}" for m in errors) if len(errors) > 1 else errors[0])
     return remote
 
 # %% ../nbs/08a_download.ipynb #98a2fca5
+PARTIAL = '.cosmos_nb-partial'    # suffix of a big file being downloaded (kept between runs, continued with Range)
+RESUME_MIN = 256*MB               # LFS files at least this big are fetched by `fetch_resumable`
+
+def _net_retry_errors() -> tuple:
+    "Transfer errors worth a retry with Range (a dropped or reset connection, a read timeout)."
+    return tuple(e for e in _net_errors() if e not in (OfflineModeIsEnabled, LocalEntryNotFoundError))
+
+def fetch_resumable(repo_id:str,             # e.g. 'google-t5/t5-11b'
+                    filename:str,            # file in the repository
+                    local_dir,               # folder the file goes to (`<local_dir>/<filename>`)
+                    size:int=None,           # expected size in bytes (from the Hub's file list)
+                    sha256:str=None,         # expected sha256 (the LFS oid); checked before the rename
+                    revision:str=None,       # commit (default 'main'); recorded in huggingface_hub's metadata
+                    token=None,              # Hugging Face token (default: saved login / HF_TOKEN)
+                    endpoint:str=None,       # Hub URL (default: huggingface_hub's, i.e. HF_ENDPOINT)
+                    retries:int=3,           # reconnections after a dropped transfer within this call
+                    progress:bool=None,      # progress bar (default: not in tests)
+                    on_chunk=None            # called with the bytes written so far after each chunk (tests)
+                   ) -> Path:
+    "Download `filename` into `local_dir` through `<file>.cosmos_nb-partial`, continuing it with an HTTP Range request."
+    dest = Path(local_dir)/filename; part = dest.with_name(dest.name + PARTIAL)
+    part.parent.mkdir(parents=True, exist_ok=True)
+    url = hf_hub_url(repo_id, filename, revision=revision or 'main', endpoint=endpoint)
+    if progress is None: progress = not in_test()
+    have = part.stat().st_size if part.is_file() else 0
+    if size is not None and have > size: part.unlink(); have = 0        # longer than the file: cannot be a prefix
+    if have: print(f"resuming {repo_id}/{filename} at {_fmt(have)} of {_fmt(size) if size else '?'}")
+    for attempt in range(retries + 1):
+        if size is not None and have >= size: break
+        headers = build_hf_headers(token=token)
+        if have: headers['Range'] = f"bytes={have}-"
+        try:
+            with get_session().stream('GET', url, headers=headers) as r:
+                if r.status_code == 416: break                              # nothing left to send: check below
+                if r.status_code >= 400: r.read(); hf_raise_for_status(r)
+                if r.status_code == 206:
+                    m = re.match(r'bytes (\d+)-', r.headers.get('content-range', ''))
+                    if not m or int(m.group(1)) != have:                    # not the range asked for: start over
+                        part.unlink(); have = 0; continue
+                    if size is None and '/' in r.headers['content-range']:
+                        try: size = int(r.headers['content-range'].rsplit('/', 1)[1])
+                        except ValueError: pass
+                else: have = 0                                              # 200: the server ignored Range
+                if size is None and have == 0 and r.headers.get('content-length'): size = int(r.headers['content-length'])
+                with open(part, 'ab' if have else 'wb') as f, tqdm(total=size, initial=have, unit='B', unit_scale=True,
+                        desc=filename, disable=not progress) as bar:
+                    for b in r.iter_bytes():         # as received: a chunk buffer would be lost when the transfer breaks
+                        f.write(b); have += len(b); bar.update(len(b))
+                        if on_chunk: on_chunk(have)
+            if size is None: break
+        except _net_retry_errors():
+            have = part.stat().st_size if part.is_file() else 0
+            if attempt == retries: raise
+    got = part.stat().st_size if part.is_file() else 0
+    if size is not None and got != size:
+        if got > size: part.unlink()
+        raise CosmosError(f"{part.as_posix()} has {got:,} bytes after the transfer, the Hub has {size:,}"
+                          + (": it was deleted; re-run to fetch it again." if got > size else ": re-run to continue it."))
+    if sha256:
+        h = file_hashes(part, ('sha256',), progress=progress and got > RESUME_MIN)['sha256']
+        if h != sha256:
+            part.unlink()
+            raise CosmosError(f"SHA256 mismatch: {part.as_posix()} has sha256 {h}, the Hub has {sha256}; the partial "
+                              "download was corrupt and has been deleted: re-run the same command to fetch it again.")
+    os.replace(part, dest)
+    if sha256: write_download_metadata(local_dir=Path(local_dir), filename=filename, commit_hash=revision or '', etag=sha256)
+    return dest
+
+# %% ../nbs/08a_download.ipynb #e75c3ca8
 def download(model_sizes=('7B', '14B'),      # DiT sizes
              model_types=('Text2World',),     # only Text2World
              checkpoint_dir='checkpoints',    # root of the seed's layout
@@ -421,7 +492,9 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
              offline:bool=None,               # treat the Hub as unreachable (default: HF_HUB_OFFLINE)
              api=None,                        # `HfApi` stand-in (tests)
              fetch=None,                      # `snapshot_download` stand-in (tests)
-             md5:dict=None                    # published MD5s (default `MD5`)
+             md5:dict=None,                   # published MD5s (default `MD5`)
+             resume_min:int=RESUME_MIN,       # LFS files at least this big are fetched resumably (`fetch_resumable`)
+             endpoint:str=None                # Hub URL for `fetch_resumable` (default: huggingface_hub's)
             ) -> list:
     "Fetch, check and report the checkpoints the seed's commands need; returns the verified paths (or the plan on a dry run)."
     specs = repo_specs(model_sizes, model_types, not skip_upsampler, not skip_guardrail)
@@ -433,7 +506,7 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
     offline = _offline() if offline is None else offline
     remote, why = None, 'HF_HUB_OFFLINE is set' if offline else None
     if not offline:
-        try: remote = _list_hub(specs, api or HfApi(), token)
+        try: remote = _list_hub(specs, api or HfApi(), token, commits := {})
         except _net_errors() as e: why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no network'}"
     planned = plan(specs, cd, remote)
     if dry_run: print(format_plan(planned, cd, remote is not None, why)); return planned
@@ -453,7 +526,12 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
         n = _to_fetch(rows)
         if not n: print(f"{s.repo_id}: complete in {(cd/s.local).as_posix()}/"); continue
         print(f"{s.repo_id}: fetching {_fmt(n)} into {(cd/s.local).as_posix()}/")
-        try: fetch(repo_id=s.repo_id, local_dir=str(cd/s.local), allow_patterns=s.allow, ignore_patterns=s.ignore, token=token)
+        try:
+            for n, size, st in rows:      # big LFS files first, through a partial file that the next run continues
+                sha = remote[s.repo_id][n][1]
+                if st != 'present' and size >= resume_min and sha:
+                    fetch_resumable(s.repo_id, n, cd/s.local, size, sha, revision=commits.get(s.repo_id), token=token, endpoint=endpoint)
+            fetch(repo_id=s.repo_id, local_dir=str(cd/s.local), allow_patterns=s.allow, ignore_patterns=s.ignore, token=token)
         except Exception as e:
             err = hub_error(e, s)
             if err is not None: raise err from None
@@ -491,7 +569,8 @@ def main(argv=None):
     except CosmosError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
-        print("\ninterrupted: re-run the same command to continue; complete files are kept.", file=sys.stderr); sys.exit(130)
+        print("\ninterrupted: re-run the same command to continue; complete files are kept and big files "
+              f"continue from their *{PARTIAL} file.", file=sys.stderr); sys.exit(130)
 
 # %% ../nbs/08a_download.ipynb #ad069de3
 if __name__ == '__main__' and '__file__' in globals(): main()   # python -m cosmos_nb.download
