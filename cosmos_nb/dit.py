@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = ['ATTN_BACKENDS', 'patchify', 'unpatchify', 'Patchify', 'PatchEmbed', 'Timesteps', 'TimestepEmbedding', 'RMSNorm',
            'VideoRopePosition3DEmb', 'apply_rope', 'normalize', 'LearnablePosEmbAxis', 'naive_attention',
-           'check_attn_backend', 'attention', 'Attention', 'VideoAttn', 'GPT2FeedForward', 'DITBuildingBlock',
-           'GeneralDITTransformerBlock', 'FinalLayer', 'GeneralDIT', 'FourierFeatures', 'DiffusionNet']
+           'check_attn_backend', 'attention', 'Attention', 'VideoAttn', 'GPT2FeedForward', 'ActivationOffload',
+           'DITBuildingBlock', 'GeneralDITTransformerBlock', 'FinalLayer', 'GeneralDIT', 'FourierFeatures',
+           'DiffusionNet']
 
 # %% ../nbs/02_dit.ipynb #02880b6d
-import math, functools, dataclasses
+import math, functools, dataclasses, contextlib, weakref
 from typing import Optional, Tuple
 import torch
 import torch.nn as nn
@@ -81,6 +82,27 @@ class TimestepEmbedding(nn.Module):
         emb = self.linear_2(self.activation(self.linear_1(sample)))
         return (sample, emb) if self.use_adaln_lora else (emb, None)
 
+def _acc(x): return torch.promote_types(x.dtype, torch.float32)   # fp32 for bf16/fp16/fp32 inputs (fp64 stays fp64)
+
+class _RMSNormFn(torch.autograd.Function):
+    "fp32 RMSNorm that saves only its (bf16) input and the per-row `1/rms` for backward; the gradient is analytic."
+    @staticmethod
+    def forward(ctx, x, w, eps:float):
+        xf = x.to(_acc(x))
+        r = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)                  # (..., 1) fp32
+        ctx.save_for_backward(x, w, r)
+        return (xf * r * w.to(xf.dtype)).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w, r = ctx.saved_tensors
+        a = _acc(x)
+        n = x.to(a) * r                                                             # the normalised input
+        gn = gy.to(a) * w.to(a)
+        gx = r * (gn - n * (gn * n).mean(-1, keepdim=True))                         # d/dx of x·r(x)
+        gw = (gy.to(a) * n).reshape(-1, n.shape[-1]).sum(0) if ctx.needs_input_grad[1] else None
+        return gx.to(x.dtype), None if gw is None else gw.to(w.dtype), None
+
 class RMSNorm(nn.Module):
     "RMSNorm over the last dim with a learned weight, computed in fp32 (Transformer-Engine semantics)."
     def __init__(self, dim:int, eps:float=1e-6):
@@ -89,9 +111,11 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
     def reset_parameters(self): nn.init.ones_(self.weight)
     def forward(self, x):
-        xf = x.float()
+        if torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad):
+            return _RMSNormFn.apply(x, self.weight, self.eps)
+        xf = x.to(_acc(x))
         y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
-        return (y * self.weight.float()).to(x.dtype)
+        return (y * self.weight.to(xf.dtype)).to(x.dtype)
     def extra_repr(self): return f"{self.weight.shape[0]}, eps={self.eps}"
 
 # %% ../nbs/02_dit.ipynb #da4e8562
@@ -191,6 +215,9 @@ def _flash_attn_func():
         return flash_attn_func
     except Exception: return None
 
+@functools.lru_cache(None)
+def _capability(device) -> tuple: return torch.cuda.get_device_capability(device)
+
 def naive_attention(q, k, v):
     "softmax(q·kᵀ/√d)·v in fp32 on `[B, L, heads, Dh]` tensors (the test oracle)."
     s = torch.einsum('blhd,bmhd->bhlm', q.float(), k.float()) / math.sqrt(q.shape[-1])   # (B, heads, Lq, Lk)
@@ -201,15 +228,16 @@ def check_attn_backend(backend:str):
     check(backend in ATTN_BACKENDS, f"unknown attention backend {backend!r}: use one of {ATTN_BACKENDS}")
     check(backend != 'flash' or _flash_attn_func() is not None,
           "attn_backend='flash' needs the flash-attn package (`pip install flash-attn --no-build-isolation` on a CUDA "
-          "machine); use 'sdpa' (the default, same numbers) or 'auto'")
+          "machine); use 'auto' (the default) or 'sdpa': same numbers")
 
 def attention(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, # `[B, L, heads, Dh]`, `[B, M, heads, Dh]` ×2
               backend:str='sdpa'                             # one of `ATTN_BACKENDS`
              ) -> torch.Tensor:
     "Unmasked multi-head attention → `[B, L, heads, Dh]`."
     if backend == 'auto':
-        use_flash = _flash_attn_func() is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
-        backend = 'flash' if use_flash else 'sdpa'
+        half = q.is_cuda and q.dtype in (torch.float16, torch.bfloat16)
+        if half and _capability(q.device)[0] == 9: backend = 'cudnn'          # Hopper: cuDNN attention is fastest (measured)
+        else: backend = 'flash' if half and _flash_attn_func() is not None else 'sdpa'
     if backend == 'naive': return naive_attention(q, k, v)
     if backend == 'flash':
         check_attn_backend('flash')
@@ -269,6 +297,75 @@ class GPT2FeedForward(nn.Module):
     def forward(self, x): return self.layer2(self.activation(self.layer1(x)))
 
 # %% ../nbs/02_dit.ipynb #57abf34b
+class _Packed:
+    "A saved tensor waiting in host memory."
+    __slots__ = ('host', 'device', 'copied', 'gpu', 'ready', 'shared', 'consumed', 'prev', '__weakref__')
+
+class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
+    "Saved-tensor hooks that keep large saved tensors (checkpointed block inputs) in pinned host memory, with prefetch."
+    def __init__(self, min_bytes:int=32*2**20, # smaller saved tensors stay where they are
+                 prefetch:bool=True):           # in backward, start bringing back the previous block's input early
+        self.min_bytes, self.prefetch = min_bytes, prefetch
+        self._streams, self._seen, self._last = {}, {}, None
+        self.bytes_offloaded = 0                       # total bytes sent to the host (a diagnostic)
+        super().__init__(self._pack, self._unpack)
+
+    def _stream(self, dev, kind:str):
+        if (dev, kind) not in self._streams: self._streams[dev, kind] = torch.cuda.Stream(dev)
+        return self._streams[dev, kind]
+
+    def _pack(self, t:torch.Tensor):
+        if t.is_meta or t.numel()*t.element_size() < self.min_bytes: return t
+        hit = self._seen.get(id(t))
+        if hit is not None and hit[0]() is t and hit[1] == t._version:      # the same tensor again: store it once
+            hit[2].shared = True
+            return hit[2]
+        p = _Packed()
+        p.device, p.gpu, p.ready, p.shared, p.consumed = t.device, None, None, False, False
+        p.prev, self._last = self._last, weakref.ref(p)
+        if t.is_cuda:
+            d2h = self._stream(t.device, 'd2h')
+            p.host = torch.empty_like(t, device='cpu', pin_memory=True)
+            d2h.wait_stream(torch.cuda.current_stream(t.device))
+            with torch.cuda.stream(d2h): p.host.copy_(t.detach(), non_blocking=True)
+            t.record_stream(d2h)                                              # its memory is not reused before the copy ends
+            p.copied = torch.cuda.Event(); p.copied.record(d2h)
+        else: p.host, p.copied = t.detach().clone(), None                     # (CPU: a copy; exercises the bookkeeping)
+        self.bytes_offloaded += t.numel()*t.element_size()
+        if len(self._seen) > 256: self._seen = {k: v for k, v in self._seen.items() if v[0]() is not None}
+        self._seen[id(t)] = (weakref.ref(t), t._version, p)
+        return p
+
+    def _load(self, p:_Packed, stream=None) -> torch.Tensor:
+        "Bring `p` back to its device (on `stream`, or on the current stream)."
+        if p.copied is None: return p.host.clone()
+        cur = torch.cuda.current_stream(p.device)
+        s = stream or cur
+        s.wait_event(p.copied)
+        with torch.cuda.stream(s): t = p.host.to(p.device, non_blocking=True)
+        if stream is not None: p.ready = torch.cuda.Event(); p.ready.record(stream)
+        return t
+
+    def _unpack(self, p):
+        if not isinstance(p, _Packed): return p
+        if p.gpu is not None:                                                 # prefetched, or shared and already back
+            t = p.gpu
+            if p.ready is not None:
+                cur = torch.cuda.current_stream(p.device)
+                cur.wait_event(p.ready); t.record_stream(cur); p.ready = None
+            if not p.shared: p.gpu = None
+        else:
+            t = self._load(p)
+            if p.shared: p.gpu = t
+        p.consumed = True
+        q = p.prev() if (self.prefetch and p.prev is not None) else None
+        if q is not None and q.gpu is None and not q.consumed and q.copied is not None:
+            q.gpu = self._load(q, self._stream(q.device, 'h2d'))
+        return t
+
+    def __repr__(self): return f"ActivationOffload(≥ {self.min_bytes/2**20:.0f} MiB, prefetch {self.prefetch}, {self.bytes_offloaded/2**30:.2f} GiB sent)"
+
+# %% ../nbs/02_dit.ipynb #9b352a78
 class DITBuildingBlock(nn.Module):
     "One AdaLN-modulated sub-layer: `x + gate·f(LN(x)·(1+scale) + shift)`, f = self-attn, cross-attn or MLP."
     def __init__(self, block_type:str, x_dim:int, context_dim:int, num_heads:int, mlp_ratio:float=4.0,
@@ -309,6 +406,7 @@ class GeneralDITTransformerBlock(nn.Module):
         self.blocks = nn.ModuleList([DITBuildingBlock(b, x_dim, context_dim, num_heads, mlp_ratio, use_adaln_lora,
                                                       adaln_lora_dim, backend) for b in block_config.split('-')])
         self.use_checkpoint = False
+        self.offload = None        # an `ActivationOffload`: the checkpointed inputs go to host memory
 
     def _forward(self, x, emb, context, rope, adaln_lora, extra_pos_emb):
         if extra_pos_emb is not None: x = x + extra_pos_emb
@@ -317,7 +415,8 @@ class GeneralDITTransformerBlock(nn.Module):
 
     def forward(self, x, emb, context=None, rope=None, adaln_lora=None, extra_pos_emb=None):
         if self.use_checkpoint and torch.is_grad_enabled():
-            return checkpoint(self._forward, x, emb, context, rope, adaln_lora, extra_pos_emb, use_reentrant=False)
+            with self.offload if self.offload is not None else contextlib.nullcontext():
+                return checkpoint(self._forward, x, emb, context, rope, adaln_lora, extra_pos_emb, use_reentrant=False)
         return self._forward(x, emb, context, rope, adaln_lora, extra_pos_emb)
 
 # %% ../nbs/02_dit.ipynb #2fe17043
@@ -376,6 +475,16 @@ class GeneralDIT(nn.Module):
     def use_checkpoint(self, v:bool):
         self._use_checkpoint = bool(v)
         for b in self.blocks.values(): b.use_checkpoint = bool(v)
+
+    @property
+    def activation_offload(self):
+        "The blocks' `ActivationOffload` (None: checkpointed inputs stay on the GPU)."
+        return next((b.offload for b in self.blocks.values() if b.offload is not None), None)
+    @activation_offload.setter
+    def activation_offload(self, v): # True/-1: every block; k > 0: the first k blocks; False/0/None: none; or an instance (all)
+        off = (v if isinstance(v, ActivationOffload) else ActivationOffload()) if v else None
+        k = len(self.blocks) if isinstance(v, (bool, ActivationOffload)) or v is None or int(v) < 0 else int(v)
+        for i, b in enumerate(self.blocks.values()): b.offload = off if i < k else None
 
     @property
     def attn_backend(self) -> str: return self.cfg.attn_backend
