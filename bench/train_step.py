@@ -11,7 +11,8 @@ Prints s/iter, tokens/s/GPU and the peak memory of every GPU; writes bench/resul
     torchrun --nproc_per_node 8 bench/train_step.py --latent 16,90,160     # the seed's 720x1280 run, 8 GPUs
     python bench/train_step.py --preset tiny --latent 2,4,4 --iters 2 --warmup 1   # smoke test (CPU or 1 GPU)
 
-Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
+`--act-offload` keeps the checkpointed block inputs in pinned host memory (`ActivationOffload`), `--ema-offload` keeps the EMA in host memory (4 bytes/parameter less per GPU; the update runs on the CPU behind the
+next step). Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
 (7B: 141 GB in all; `--no-ema` saves 4 bytes/parameter) + activations: one GPU is not enough for the 7B.
 """
 import argparse, json, math, os, platform, time
@@ -29,10 +30,11 @@ from cosmos_nb.train import (init_distributed, fsdp_mesh, shard_model, make_opti
 @torch.no_grad()
 def random_init(model, seed=0):
     "Random values for every local shard (the numbers do not matter for timing) and the constant buffers."
-    g = torch.Generator(device='cpu').manual_seed(seed)
+    gens = {}
     for p in model.parameters():
         t = _local(p)
-        t.copy_(torch.randn(t.shape, generator=g).mul_(0.02).to(t))
+        g = gens.setdefault(t.device, torch.Generator(device=t.device).manual_seed(seed))
+        t.copy_(torch.randn(t.shape, generator=g, device=t.device).mul_(0.02).to(t))
     for m in model.modules():
         if isinstance(m, (VideoRopePosition3DEmb, FourierFeatures)): m.reset_parameters()
 
@@ -47,6 +49,8 @@ def main():
     ap.add_argument('--precision', default='bf16', choices=['bf16', 'fp32'])
     ap.add_argument('--no-checkpoint', action='store_true', help="no activation checkpointing")
     ap.add_argument('--no-ema', action='store_true', help="no EMA (saves 4 bytes per parameter)")
+    ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
+    ap.add_argument('--ema-offload', action='store_true', help="EMA in host memory, updated by a background thread (model.ema.offload=true)")
     ap.add_argument('--sharding-group', type=int, default=32, help="fsdp.sharding_group_size (the reference: 32)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'train_step.json'))
     a = ap.parse_args()
@@ -61,12 +65,12 @@ def main():
     t0 = time.perf_counter()
     with torch.device('meta'): model = DiffusionNet(cfg)
     mesh = fsdp_mesh(env, a.sharding_group)
-    shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint)
+    shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload)
     model.to_empty(device=dev)
     random_init(model, seed=env.rank)
     opt = make_optimizer(model.parameters(), OptimizerConfig())
     sched = make_scheduler(opt, SchedulerConfig())
-    ema = None if a.no_ema else PowerEMA(model, 0.1)
+    ema = None if a.no_ema else PowerEMA(model, 0.1, offload=a.ema_offload)
     build_s = time.perf_counter() - t0
 
     rng = np.random.default_rng(env.rank)
@@ -82,6 +86,7 @@ def main():
         out = edm_loss(model, model.logvar, x0, cond, sigma, eps)
         out['loss'].backward()
         gn = clip_grad_norm_(model.parameters(), 1.0)
+        if ema is not None: ema.fence()
         opt.step(); sched.step()
         if ema is not None: ema.update(k)
         opt.zero_grad(set_to_none=True)
@@ -93,6 +98,8 @@ def main():
     times = []
     for k in range(a.warmup, a.warmup + a.iters):
         t = time.perf_counter(); loss, gn = step(k); sync(); times.append(time.perf_counter() - t)
+    if ema is not None:                          # a host-side EMA update still running counts against the last step
+        t = time.perf_counter(); ema.synchronize(); times[-1] += time.perf_counter() - t
     s_iter = float(np.mean(times))
     peak = torch.cuda.max_memory_allocated(dev)/2**30 if cuda else float('nan')
     reserved = torch.cuda.max_memory_reserved(dev)/2**30 if cuda else float('nan')
@@ -106,6 +113,8 @@ def main():
         res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, world_size=env.world_size,
                    sharding=('full shard' if g == env.world_size else f'hybrid, groups of {g}'), device=card,
                    precision=a.precision, activation_checkpointing=not a.no_checkpoint, ema=not a.no_ema,
+                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
+                   s_per_iter_all=[round(t, 3) for t in times],
                    attn_backend=a.backend, iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1),
                    s_per_iter=round(max(r['s_per_iter'] for r in allr), 4),
                    tokens_per_s_per_gpu=round(tokens/max(r['s_per_iter'] for r in allr), 1),
@@ -113,7 +122,7 @@ def main():
                    peak_reserved_gib_per_gpu=[r['peak_reserved_gib'] for r in allr],
                    per_rank=allr, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
         print(f"{a.preset} latent {T}x{H}x{W} ({tokens} tokens), {env.world_size} x {card}, {res['sharding']}, "
-              f"AC {'on' if not a.no_checkpoint else 'off'}, EMA {'on' if not a.no_ema else 'off'}:")
+              f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}, EMA {'off' if a.no_ema else 'on, in host memory' if a.ema_offload else 'on'}:")
         print(f"  {res['s_per_iter']:.3f} s/iter | {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU | peak alloc "
               f"{res['peak_alloc_gib_per_gpu']} GiB | peak reserved {res['peak_reserved_gib_per_gpu']} GiB | build {build_s:.0f} s")
         out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,7 @@ class DiTConfig:
     extra_t_extrapolation_ratio:float=1.0
     use_cross_attn_mask:bool=False
     base_fps:int=24                      # RoPE temporal positions are scaled by base_fps / fps
-    attn_backend:str='auto'              # 'auto' (flash-attn if installed, else SDPA), 'sdpa', 'cudnn' (SDPA, cuDNN kernel first), 'flash', 'naive'
+    attn_backend:str='auto'              # 'auto' (Hopper: cuDNN; else flash-attn if installed, else SDPA), 'sdpa', 'cudnn', 'flash', 'naive'
     use_checkpoint:bool=False            # per-block activation checkpointing (training)
     use_memory_save:bool=False           # the 14B's memory-saving block order (same math)
 
@@ -127,6 +127,7 @@ class EMAConfig:
     enabled:bool=True
     rate:float=0.10        # σ_rel of the power EMA
     num:int=3              # replicas (only replica 0, σ_rel = rate, is used and saved)
+    offload:bool=False     # keep the EMA in host memory, updated by a background thread (frees 4 B/param/GPU; cosmos_nb only)
 
 @dataclass
 class LoRAConfig:
@@ -198,6 +199,7 @@ class FSDPConfig:
     sharding_group_size:int=32   # full shard within groups of this many ranks, replicate across (hybrid)
     checkpoint:bool=True         # per-block activation checkpointing
     policy:str='block'
+    offload_activations:int=0    # blocks whose checkpointed inputs wait in pinned host memory: 0 none, k the first k, -1 all (also LoRA; cosmos_nb)
 
 @dataclass
 class TrainerConfig:

@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['LATEST', 'lambda_linear', 'make_scheduler', 'power_ema_gamma', 'power_ema_beta', 'clean_name', 'PowerEMA',
            'clip_grad_norm_', 'make_optimizer', 'DistEnv', 'init_distributed', 'sharding_group', 'fsdp_mesh',
-           'shard_model', 'load_full_state_dict', 'gather_full_state_dict', 'describe_sharding', 'checkpoint_names',
-           'atomic_save', 'atomic_write_text', 'latest_iteration', 'log_info', 'IterSpeed', 'build_dataset',
-           'build_tokenizer', 'initial_model', 'apply_lora', 'Trainer', 'train', 'split_run_options', 'usage',
-           'run_cli', 'main']
+           'OffloadingCheckpointWrapper', 'shard_model', 'load_full_state_dict', 'gather_full_state_dict',
+           'describe_sharding', 'checkpoint_names', 'atomic_save', 'atomic_write_text', 'latest_iteration', 'log_info',
+           'IterSpeed', 'build_dataset', 'build_tokenizer', 'initial_model', 'apply_lora', 'Trainer', 'train',
+           'split_run_options', 'usage', 'run_cli', 'main']
 
 # %% ../nbs/10_train.ipynb #40b41381
-import os, sys, re, gc, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings
+import os, sys, re, gc, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings, threading
 from pathlib import Path
 from typing import Optional
 import numpy as np
@@ -23,7 +23,7 @@ from torch.distributed.tensor import DTensor
 from .core import CosmosError, check, str2dtype, seed_everything, write_video, num_params, human_bytes
 from .config import (Experiment, OptimizerConfig, SchedulerConfig, get_experiment, parse_cli_args, parse_value,
                               flatten, EXPERIMENTS)
-from .dit import DiffusionNet
+from .dit import DiffusionNet, ActivationOffload
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .checkpoint import load_released
 
@@ -57,6 +57,23 @@ def _local(t):
     "The local shard of a `DTensor`, or `t` itself."
     return t.to_local() if isinstance(t, DTensor) else t
 
+def _dtensor_like(local:torch.Tensor, ref:DTensor) -> DTensor:
+    "A DTensor with `ref`'s mesh, placements and global shape around `local`, wherever `local` lives (no copy)."
+    from torch.distributed.tensor._dtensor_spec import DTensorSpec, TensorMeta
+    spec = DTensorSpec(ref.device_mesh, ref.placements, tensor_meta=TensorMeta(ref.shape, ref.stride(), local.dtype))
+    return DTensor(local, spec, requires_grad=False)
+
+def _host_copy(p:torch.Tensor) -> torch.Tensor:
+    "An fp32 copy of `p` in host memory (a DTensor keeps its mesh and placements, its local shard moves to the host)."
+    loc = _local(p).detach().to('cpu', torch.float32, copy=True)
+    return _dtensor_like(loc, p) if isinstance(p, DTensor) else loc
+
+def _on_mesh_device(t):
+    "A DTensor whose local shard is on the host (offloaded EMA) brought to its mesh's device, so collectives work."
+    if isinstance(t, DTensor) and _local(t).device.type != t.device_mesh.device_type:
+        return _dtensor_like(_local(t).to(t.device_mesh.device_type), t)
+    return t
+
 _WRAPPER_PARTS = ('_checkpoint_wrapped_module.', '_orig_mod.', '_fsdp_wrapped_module.')
 
 def clean_name(name:str) -> str:
@@ -67,33 +84,81 @@ def clean_name(name:str) -> str:
 class PowerEMA:
     "fp32 power-function EMA (EDM2) of a model's trainable parameters; works shard by shard on FSDP2 `DTensor`s."
     def __init__(self, model:nn.Module, # the model being trained (sharded or not)
-                 sigma_rel:float=0.1):  # relative standard deviation of the averaging profile
-        self.sigma_rel, self.gamma = sigma_rel, power_ema_gamma(sigma_rel)
+                 sigma_rel:float=0.1,   # relative standard deviation of the averaging profile
+                 offload:bool=False):   # keep the average in host memory, updated by a background thread
+        self.sigma_rel, self.gamma, self.offload = sigma_rel, power_ema_gamma(sigma_rel), offload
         self.params = {clean_name(n): p for n, p in model.named_parameters() if p.requires_grad}
-        with torch.no_grad(): self.shadow = {n: p.detach().clone().float() for n, p in self.params.items()}
+        self._thread = self._error = self._copied = self._stream = self._staging = None
+        with torch.no_grad():
+            self._shadow = {n: _host_copy(p) if offload else p.detach().clone().float() for n, p in self.params.items()}
+
+    @property
+    def shadow(self) -> dict:
+        "`{name: fp32 average}` (DTensors under FSDP2); waits for a pending host-side update first."
+        self.synchronize()
+        return self._shadow
 
     @torch.no_grad()
     def update(self, k:int) -> float:
         "Update the average at trainer iteration `k`; returns the β used."
         b = power_ema_beta(k, self.gamma)
-        tgt = [_local(t) for t in self.shadow.values()]
-        torch._foreach_mul_(tgt, b)
-        torch._foreach_add_(tgt, [_local(p).float() for p in self.params.values()], alpha=1.0 - b)
+        if not self.offload:
+            tgt = [_local(t) for t in self._shadow.values()]
+            torch._foreach_mul_(tgt, b)
+            torch._foreach_add_(tgt, [_local(p).float() for p in self.params.values()], alpha=1.0 - b)
+            return b
+        self.synchronize()                                            # the previous host update is done
+        src = [_local(p).detach() for p in self.params.values()]
+        cuda = src[0].is_cuda
+        if self._staging is None:                                     # fp32 host mirror of the parameters, pinned for async copies
+            self._staging = [torch.empty(s.shape, dtype=torch.float32, pin_memory=cuda) for s in src]
+        if cuda:                                                      # device → host on a side stream, after the optimizer step
+            cur = torch.cuda.current_stream(src[0].device)
+            self._stream = self._stream or torch.cuda.Stream(src[0].device)
+            self._stream.wait_stream(cur)
+            with torch.cuda.stream(self._stream):
+                for d, s in zip(self._staging, src): d.copy_(s, non_blocking=True)
+            self._copied = torch.cuda.Event(); self._copied.record(self._stream)
+        else:
+            for d, s in zip(self._staging, src): d.copy_(s)
+        tgt, ev = [_local(t) for t in self._shadow.values()], self._copied if cuda else None
+        def work():
+            try:
+                if ev is not None: ev.synchronize()
+                torch._foreach_mul_(tgt, b)                           # the same two ops as on the GPU
+                torch._foreach_add_(tgt, self._staging, alpha=1.0 - b)
+            except BaseException as e: self._error = e
+        self._thread = threading.Thread(target=work, name='cosmos_nb-ema', daemon=True)
+        self._thread.start()
         return b
+
+    def fence(self):
+        "Make the GPU wait until the parameters have been copied to the host (call before `optimizer.step()` changes them)."
+        if self._copied is not None:
+            torch.cuda.current_stream(self._copied.device if hasattr(self._copied, 'device') else None).wait_event(self._copied)
+
+    def synchronize(self):
+        "Wait for a pending host-side update; re-raise its error if it failed."
+        if self._thread is not None: self._thread.join(); self._thread = None
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise CosmosError(f"the host-side EMA update failed: {type(e).__name__}: {e}") from e
 
     @contextlib.contextmanager
     def swapped(self):
         "Context in which the model's trainable parameters hold the EMA weights (restored on exit)."
-        saved = {n: _local(p).detach().clone() for n, p in self.params.items()}
+        sh = self.shadow
+        saved = {n: (_local(p).detach().to('cpu', copy=True) if self.offload else _local(p).detach().clone())
+                 for n, p in self.params.items()}
         try:
             with torch.no_grad():
-                for n, p in self.params.items(): _local(p).copy_(_local(self.shadow[n]))
+                for n, p in self.params.items(): _local(p).copy_(_local(sh[n]))
             yield self
         finally:
             with torch.no_grad():
                 for n, p in self.params.items(): _local(p).copy_(saved[n])
 
-    def __repr__(self): return f"PowerEMA(σ_rel={self.sigma_rel}, γ={self.gamma:.4f}, {len(self.shadow)} tensors, fp32)"
+    def __repr__(self): return f"PowerEMA(σ_rel={self.sigma_rel}, γ={self.gamma:.4f}, {len(self._shadow)} tensors, fp32{', in host memory' if self.offload else ''})"
 
 # %% ../nbs/10_train.ipynb #d02b7d91
 @torch.no_grad()
@@ -180,26 +245,39 @@ def fsdp_mesh(env:DistEnv, sharding_group_size:int) -> DeviceMesh:
     return init_device_mesh(env.device.type, (env.world_size//g, g), mesh_dim_names=('replicate', 'shard'))
 
 # %% ../nbs/10_train.ipynb #5cbc21fa
+class OffloadingCheckpointWrapper(CheckpointWrapper):
+    "A non-reentrant checkpoint wrapper whose saved block inputs wait in host memory (`cosmos_nb.dit.ActivationOffload`)."
+    def __init__(self, mod:nn.Module, offload:ActivationOffload):
+        super().__init__(mod, checkpoint_impl=CheckpointImpl.NO_REENTRANT)
+        self.offload = offload
+    def forward(self, *args, **kwargs):
+        with self.offload: return super().forward(*args, **kwargs)
+
 def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
                 mesh:DeviceMesh, # from `fsdp_mesh`
                 param_dtype=torch.bfloat16, # compute dtype of the gathered parameters
                 reduce_dtype=torch.float32, # dtype of the gradient reduce-scatter
                 activation_checkpointing:bool=True, # non-reentrant checkpoint of every transformer block
-                reshard_after_forward:bool=True) -> list: # free the gathered block weights after its forward (ZeRO-3)
+                reshard_after_forward:bool=True, # free the gathered block weights after its forward (ZeRO-3)
+                activation_offload:int=0) -> list: # blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 (or True) all
     "Wrap each block (checkpoint, then `fully_shard`), the logvar head and the root with FSDP2; returns the units in order."
     param_dtype = str2dtype(param_dtype)
     mp = MixedPrecisionPolicy(param_dtype=None if param_dtype == torch.float32 else param_dtype, reduce_dtype=str2dtype(reduce_dtype))
     kw = dict(mesh=mesh, mp_policy=mp)
     model.net.use_checkpoint = False                                  # checkpointing is done by the wrapper below
     names, units = list(model.net.blocks.keys()), []
+    check(activation_checkpointing or not activation_offload, "activation offload needs activation checkpointing (fsdp.checkpoint=true)")
+    off = ActivationOffload() if activation_offload else None
+    n_off = len(names) if activation_offload is True or int(activation_offload) < 0 else int(activation_offload)
     for i, name in enumerate(names):
         blk = model.net.blocks[name]
         if activation_checkpointing:
-            blk = checkpoint_wrapper(blk, checkpoint_impl=CheckpointImpl.NO_REENTRANT)
+            blk = (OffloadingCheckpointWrapper(blk, off) if off and i < n_off else
+                   checkpoint_wrapper(blk, checkpoint_impl=CheckpointImpl.NO_REENTRANT))
             model.net.blocks[name] = blk
         last = i == len(names) - 1
         fully_shard(blk, reshard_after_forward=reshard_after_forward and not last, **kw)
-        units.append(f"net.blocks.{name}" + (" (checkpointed)" if activation_checkpointing else ''))
+        units.append(f"net.blocks.{name}" + (" (checkpointed, inputs offloaded)" if off and i < n_off else " (checkpointed)" if activation_checkpointing else ''))
     fully_shard(model.logvar, reshard_after_forward=reshard_after_forward, **kw); units.append('logvar')
     fully_shard(model, reshard_after_forward=None if reshard_after_forward else False, **kw); units.append('(root)')  # None: FSDP's root heuristic
     return units
@@ -231,7 +309,7 @@ def gather_full_state_dict(sd:dict, # `{key: tensor or DTensor}` (e.g. `model.st
     rank = dist.get_rank() if dist.is_initialized() else 0
     out = {}
     for k, t in sd.items():
-        if isinstance(t, DTensor): t = t.full_tensor()
+        if isinstance(t, DTensor): t = _on_mesh_device(t).full_tensor()
         if rank == 0 or not rank0_only:
             dt = str2dtype(dtype) if dtype is not None and t.is_floating_point() else t.dtype
             out[k] = t.detach().to(device='cpu', dtype=dt, copy=True)
@@ -455,7 +533,7 @@ def _build(self:Trainer):
     self.trainable = [p for p in self.model.parameters() if p.requires_grad]
     self.optimizer = make_optimizer(self.trainable, exp.optimizer)
     self.scheduler = make_scheduler(self.optimizer, exp.scheduler)
-    self.ema = PowerEMA(self.model, exp.model.ema.rate) if exp.model.ema.enabled else None
+    self.ema = PowerEMA(self.model, exp.model.ema.rate, offload=exp.model.ema.offload) if exp.model.ema.enabled else None
     self.iteration, self.accum, self.history, self._pending, self._tokens = 0, 0, {}, [], 0
     self.last_grad_norm, self.last_lr, self._trackers_on = torch.zeros(()), self.optimizer.param_groups[0]['lr'], False
     n_all, n_train = num_params(self.model), sum(p.numel() for p in self.trainable)
@@ -480,7 +558,7 @@ def _fsdp_knobs(self:Trainer) -> dict:
         if co is not None and (bool(getattr(co, 'offload_params', False)) or type(co).__name__ == 'CPUOffloadPolicy'):
             log_info("fsdp_offload_params in the accelerate config is ignored: cosmos_nb keeps the shards on the GPUs "
                      "(to save memory use more GPUs, or model.ema.enabled=false)", self.env)
-    return dict(activation_checkpointing=ac, reshard_after_forward=reshard)
+    return dict(activation_checkpointing=ac, reshard_after_forward=reshard, activation_offload=self.exp.fsdp.offload_activations)
 
 @patch
 def _make_model(self:Trainer, base:DiffusionNet):
@@ -498,7 +576,8 @@ def _make_model(self:Trainer, base:DiffusionNet):
         g = sharding_group(env.world_size, exp.fsdp.sharding_group_size, env.local_world_size)
         kind = 'full shard' if g == env.world_size else f"hybrid shard (groups of {g}, {env.world_size//g} replicas)"
         self.parallel_desc = (f"FSDP2 {kind}, {len(self.units)} units, activation checkpointing "
-                              f"{'on' if knobs['activation_checkpointing'] else 'off'}, params fp32 / compute {exp.model.precision}")
+                              f"{'on' if knobs['activation_checkpointing'] else 'off'}{' (inputs in host memory)' if knobs['activation_offload'] else ''}, "
+                              f"params fp32 / compute {exp.model.precision}")
     else:
         model = base
         if next(model.parameters()).is_meta: model = model.to_empty(device='cpu')  # resumed: the training state fills it
@@ -507,12 +586,16 @@ def _make_model(self:Trainer, base:DiffusionNet):
             for p in model.parameters(): p.data = p.data.to(torch.float32 if p.requires_grad else self.compute_dtype)
         model = model.to(env.device)
         model.net.use_checkpoint = self.exp.fsdp.checkpoint
+        check(self.exp.fsdp.checkpoint or not self.exp.fsdp.offload_activations,
+              "fsdp.offload_activations≠0 needs fsdp.checkpoint=true (the offloaded tensors are the checkpointed block inputs)")
+        model.net.activation_offload = self.exp.fsdp.offload_activations
         self.model = self.fwd = model
         if env.world_size > 1:
             self.ddp = self.fwd = DDP(model, device_ids=[env.local_rank] if env.device.type == 'cuda' else None,
                                       gradient_as_bucket_view=True)
         self.parallel_desc = (f"{'DDP' if env.world_size > 1 else 'single process'}{' + LoRA' if self.lora else ''}, "
-                              f"trained params fp32 / compute {exp.model.precision}")
+                              f"trained params fp32 / compute {exp.model.precision}"
+                              f"{', checkpointed inputs in host memory' if self.exp.fsdp.offload_activations else ''}")
 
 @patch
 def _autocast(self:Trainer):
@@ -566,6 +649,7 @@ def _micro_step(self:Trainer, batch:dict, sync:bool=True) -> dict:
 def _optimizer_step(self:Trainer, k:int): # trainer iteration (0-based) of the last micro-batch
     self.last_grad_norm = clip_grad_norm_(self.trainable, self.exp.trainer.clip_grad_norm, force_finite=True)
     self.last_lr = self.optimizer.param_groups[0]['lr']
+    if self.ema is not None: self.ema.fence()       # an offloaded EMA may still be copying the previous weights
     self.optimizer.step()
     self.scheduler.step()
     if self.ema is not None: self.ema.update(k)
@@ -840,6 +924,8 @@ def run_cli(args) -> int:
 
 def main():
     "Entry point of `python -m cosmos_nb.train` / `accelerate launch -m cosmos_nb.train` / `torchrun -m cosmos_nb.train`."
+    # growable CUDA segments: activations of changing sizes do not fragment the pool (a few GiB at 720p); set before CUDA starts
+    os.environ.setdefault('PYTORCH_CUDA_ALLOC_CONF', 'expandable_segments:True')
     sys.exit(run_cli(sys.argv[1:]))
 
 # %% ../nbs/10_train.ipynb #07b721eb

@@ -123,10 +123,11 @@ def test_hsdp_and_ddp_match_fsdp(fsdp_run, dataset, tmp_path):
     out, reps = fsdp_run
     common = [f'dataloader_train.dataset.dataset_dir={dataset}', 'trainer.max_iter=4', 'checkpoint.save_iter=4', *FAST]
     # hybrid sharding, and with activation checkpointing (wrapper first, then fully_shard): same numbers
-    hsdp = _torchrun(tmp_path/'hsdp', *common, 'fsdp.sharding_group_size=1', 'fsdp.checkpoint=true')
+    # (hybrid run: also with the checkpointed block inputs kept in host memory, fsdp.offload_activations=-1)
+    hsdp = _torchrun(tmp_path/'hsdp', *common, 'fsdp.sharding_group_size=1', 'fsdp.checkpoint=true', 'fsdp.offload_activations=-1')
     ddp = _torchrun(tmp_path/'ddp', *common, 'trainer.distributed_parallelism=ddp')
     for rep in hsdp:
-        assert 'hybrid shard (groups of 1, 2 replicas), 4 units, activation checkpointing on' in rep['parallel'], rep['parallel']
+        assert 'hybrid shard (groups of 1, 2 replicas), 4 units, activation checkpointing on (inputs in host memory)' in rep['parallel'], rep['parallel']
         assert rep['sharding'] == dict(placements='(Replicate(), Shard(dim=0))', local_shape=[64, 64], global_shape=[64, 64], mesh=[2, 1])
     assert all(rep['sharding']['placements'] == 'unsharded' and rep['parallel'].startswith('DDP') for rep in ddp)
     for other in (hsdp, ddp):
@@ -137,19 +138,25 @@ def test_hsdp_and_ddp_match_fsdp(fsdp_run, dataset, tmp_path):
             x, y = _load(out/RUN/f'iter_000000004_{kind}_model.pt'), _load(tmp_path/d/RUN/f'iter_000000004_{kind}_model.pt')
             assert list(x) == list(y)
             diff = max((x[k].float() - y[k].float()).abs().max().item() for k in x)
-            assert diff < 1e-5, (d, kind, diff)
+            assert diff < (1e-5 if not torch.cuda.is_available() else 1e-2), (d, kind, diff)   # GPU: bf16 weights, 1-ulp differences
 
 def test_resume_two_ranks_is_exact(fsdp_run, dataset, tmp_path):
+    """Stopped at 2 and resumed to 4 = 4 uninterrupted iterations, bit for bit; the resumed run keeps its EMA in host
+    memory (model.ema.offload=true: sharded DTensors with host shards, saved and restored by DCP), the reference run on the device."""
     out, reps = fsdp_run
-    common = [f'dataloader_train.dataset.dataset_dir={dataset}', 'checkpoint.save_iter=2', *FAST]
+    common = [f'dataloader_train.dataset.dataset_dir={dataset}', 'checkpoint.save_iter=2', 'model.ema.offload=true', *FAST]
     first = _torchrun(tmp_path, *common, 'trainer.max_iter=2')
     second = _torchrun(tmp_path, *common, 'trainer.max_iter=4')
     for r in (0, 1):
         assert sorted(first[r]['history']) == ['1', '2'] and sorted(second[r]['history']) == ['3', '4']
-        assert {**first[r]['history'], **second[r]['history']} == reps[r]['history']          # bit for bit, each rank
+        got = {**first[r]['history'], **second[r]['history']}
+        if torch.cuda.is_available():   # GPU: two fresh runs already differ at iteration 1 (cuDNN autotuning, atomics)
+            assert all(abs(got[i][k] - reps[r]['history'][i][k]) < 1e-4 for i in got for k in got[i]), (got, reps[r]['history'])
+        else: assert got == reps[r]['history']                                                # bit for bit, each rank
     for kind in ('reg', 'ema'):
         x, y = _load(out/RUN/f'iter_000000004_{kind}_model.pt'), _load(tmp_path/RUN/f'iter_000000004_{kind}_model.pt')
-        assert all(torch.equal(x[k], y[k]) for k in x), kind
+        if torch.cuda.is_available(): assert max((x[k].float() - y[k].float()).abs().max().item() for k in x) < 1e-4, kind
+        else: assert all(torch.equal(x[k], y[k]) for k in x), kind
 
 def test_lora_ddp_two_ranks(dataset, tmp_path):
     "LoRA trains with DDP: both ranks hold the whole model, rank 0 writes the seed's iter_N_model.pt, which inference loads."
