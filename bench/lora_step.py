@@ -14,7 +14,7 @@ Prints s/iter, tokens/s and the peak memory; appends to bench/results/lora_step.
 720x1280x121 on one GPU with peak memory <= 40 GiB (so it also fits a 48 GB card). `--act-offload` keeps the
 checkpointed block inputs in pinned host memory (`cosmos_nb.dit.ActivationOffload`, fsdp.offload_activations=true).
 """
-import argparse, json, os, platform, time
+import argparse, json, os, platform, resource, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -114,6 +114,8 @@ def main():
                weights_gib=round(weights_gib, 2),
                peak_alloc_gib=round(torch.cuda.max_memory_allocated(dev)/2**30, 2) if cuda else None,
                peak_reserved_gib=round(torch.cuda.max_memory_reserved(dev)/2**30, 2) if cuda else None,
+               alloc_retries=torch.cuda.memory_stats(dev).get('num_alloc_retries') if cuda else None,
+               host_peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20, 1),
                loss=float(loss), grad_norm=float(gn), lora_B_norm_after=round(lora_norm, 6),
                torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
     print(f"{a.preset} LoRA r{a.rank} on blocks 0-{res['lora']['blocks']-1}, latent {T}x{H}x{W} ({tokens} tokens), 1 x {card}, "
@@ -121,7 +123,8 @@ def main():
           f"{res['lora']['trained_params']:,} trained params")
     print(f"  {s_iter:.3f} s/iter (median of {a.iters}) | {res['tokens_per_s']:.0f} tokens/s | weights {res['weights_gib']} GiB | "
           f"peak alloc {res['peak_alloc_gib']} GiB | peak reserved {res['peak_reserved_gib']} GiB | build {build_s:.0f} s | "
-          f"loss {float(loss):.3f} | |lora_B| after training {lora_norm:.3g}")
+          f"loss {float(loss):.3f} | |lora_B| after training {lora_norm:.3g} | allocator retries {res['alloc_retries']} | "
+          f"host peak RSS {res['host_peak_rss_gib']} GiB")
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(out.read_text()) if out.exists() else []
     out.write_text(json.dumps((old if isinstance(old, list) else [old]) + [res], indent=1))

@@ -15,7 +15,7 @@ Prints s/iter, tokens/s/GPU and the peak memory of every GPU; writes bench/resul
 next step). Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
 (7B: 141 GB in all; `--no-ema` saves 4 bytes/parameter) + activations: one GPU is not enough for the 7B.
 """
-import argparse, json, math, os, platform, time
+import argparse, json, math, os, platform, resource, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ def main():
     ap.add_argument('--no-ema', action='store_true', help="no EMA (saves 4 bytes per parameter)")
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
     ap.add_argument('--ema-offload', action='store_true', help="EMA in host memory, updated by a background thread (model.ema.offload=true)")
+    ap.add_argument('--phases', action='store_true', help="also time forward+backward, clip+optimizer and the EMA update (synchronised)")
     ap.add_argument('--sharding-group', type=int, default=32, help="fsdp.sharding_group_size (the reference: 32)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'train_step.json'))
     a = ap.parse_args()
@@ -80,20 +81,30 @@ def main():
                 fps=torch.full((1,), 24.0, device=dev, dtype=dt), padding_mask=torch.zeros(1, 1, H*8, W*8, device=dev, dtype=dt))
     sync = torch.cuda.synchronize if cuda else (lambda: None)
 
+    phases = {'fwd+bwd': [], 'clip+optimizer': [], 'ema': []}
+    def mark(name, t0):                      # --phases: synchronise and time each part (adds sync points)
+        if not a.phases: return t0
+        sync(); t1 = time.perf_counter(); phases[name].append(t1 - t0); return t1
+
     def step(k):
+        t0 = time.perf_counter()
         sigma = sample_sigma(1, rng)
         eps = torch.randn(x0.shape, generator=gen, device=dev).to(dt)
         out = edm_loss(model, model.logvar, x0, cond, sigma, eps)
         out['loss'].backward()
+        t0 = mark('fwd+bwd', t0)
         gn = clip_grad_norm_(model.parameters(), 1.0)
         if ema is not None: ema.fence()
         opt.step(); sched.step()
+        t0 = mark('clip+optimizer', t0)
         if ema is not None: ema.update(k)
+        mark('ema', t0)
         opt.zero_grad(set_to_none=True)
         return out['loss'].detach(), gn
 
     for k in range(a.warmup): step(k)
     sync()
+    for v in phases.values(): v.clear()
     if cuda: torch.cuda.reset_peak_memory_stats(dev)
     times = []
     for k in range(a.warmup, a.warmup + a.iters):
@@ -103,7 +114,9 @@ def main():
     s_iter = float(np.mean(times))
     peak = torch.cuda.max_memory_allocated(dev)/2**30 if cuda else float('nan')
     reserved = torch.cuda.max_memory_reserved(dev)/2**30 if cuda else float('nan')
+    ms = torch.cuda.memory_stats(dev) if cuda else {}
     mine = dict(rank=env.rank, peak_alloc_gib=round(peak, 2), peak_reserved_gib=round(reserved, 2),
+                alloc_retries=ms.get('num_alloc_retries'), phases_s={n: round(float(np.mean(v)), 3) for n, v in phases.items() if v}, host_peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20, 1),
                 s_per_iter=round(s_iter, 4), loss=float(loss), grad_norm=float(gn))
     allr = [None]*env.world_size
     dist.all_gather_object(allr, mine)
@@ -125,6 +138,9 @@ def main():
               f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}, EMA {'off' if a.no_ema else 'on, in host memory' if a.ema_offload else 'on'}:")
         print(f"  {res['s_per_iter']:.3f} s/iter | {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU | peak alloc "
               f"{res['peak_alloc_gib_per_gpu']} GiB | peak reserved {res['peak_reserved_gib_per_gpu']} GiB | build {build_s:.0f} s")
+        if a.phases: print(f"  phases (rank 0, s): {allr[0]['phases_s']}")
+        print(f"  allocator retries (cudaMalloc after freeing the cache) {[r['alloc_retries'] for r in allr]} | host peak RSS "
+              f"{[r['host_peak_rss_gib'] for r in allr]} GiB per rank")
         out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
         old = json.loads(out.read_text()) if out.exists() else []
         old = old if isinstance(old, list) else [old]

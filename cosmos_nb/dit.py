@@ -325,7 +325,7 @@ class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
         p.prev, self._last = self._last, weakref.ref(p)
         if t.is_cuda:
             d2h = self._stream(t.device, 'd2h')
-            p.host = torch.empty_like(t, device='cpu', pin_memory=True)
+            p.host = torch.empty(t.shape, dtype=t.dtype, pin_memory=True)           # pinned: asynchronous copies
             d2h.wait_stream(torch.cuda.current_stream(t.device))
             with torch.cuda.stream(d2h): p.host.copy_(t.detach(), non_blocking=True)
             t.record_stream(d2h)                                              # its memory is not reused before the copy ends
