@@ -102,7 +102,14 @@ def main():
         opt.zero_grad(set_to_none=True)
         return out['loss'].detach(), gn
 
-    for k in range(a.warmup): step(k)
+    def host_mem(where):                     # host memory as seen by rank 0 (pinned EMA/activation buffers live there)
+        try:
+            import psutil
+            vm = psutil.virtual_memory()
+            if env.is_main: print(f"  host memory {where}: {vm.used/2**30:.0f} GiB used, {vm.available/2**30:.0f} GiB available", flush=True)
+        except ImportError: pass
+    host_mem('after build')
+    for k in range(a.warmup): step(k); host_mem(f'after warm-up step {k}')
     sync()
     for v in phases.values(): v.clear()
     if cuda: torch.cuda.reset_peak_memory_stats(dev)
