@@ -287,6 +287,28 @@ class VideoAttn(nn.Module):
     def forward(self, x, context=None, rope=None): return self.attn(x, context, rope)
 
 # %% ../nbs/02_dit.ipynb #4a2875f3
+class _GeluLinear(torch.autograd.Function):
+    "`linear(gelu(h), w)` that saves `h` (not `gelu(h)`) for backward and recomputes the GELU there."
+    @staticmethod
+    def forward(ctx, h, w):
+        ctx.save_for_backward(h, w)
+        return F.linear(F.gelu(h), w)
+
+    @staticmethod
+    def backward(ctx, gy):
+        h, w = ctx.saved_tensors
+        gw = None
+        if ctx.needs_input_grad[1]:
+            a = F.gelu(h)                                                         # recomputed
+            gw = gy.reshape(-1, gy.shape[-1]).t().mm(a.reshape(-1, a.shape[-1]))  # (out, in)
+            del a
+        gh = torch.ops.aten.gelu_backward(gy.matmul(w), h) if ctx.needs_input_grad[0] else None
+        return gh, gw
+
+def _autocast_on(device_type:str) -> bool:
+    try: return torch.is_autocast_enabled(device_type)
+    except RuntimeError: return False        # a device type without autocast (e.g. meta)
+
 class GPT2FeedForward(nn.Module):
     "The MLP sub-block: `layer2(GELU(layer1(x)))`, exact GELU, no biases."
     def __init__(self, d_model:int, d_ff:int):
@@ -294,7 +316,12 @@ class GPT2FeedForward(nn.Module):
         self.layer1 = nn.Linear(d_model, d_ff, bias=False)
         self.activation = nn.GELU()
         self.layer2 = nn.Linear(d_ff, d_model, bias=False)
-    def forward(self, x): return self.layer2(self.activation(self.layer1(x)))
+    def forward(self, x):
+        h = self.layer1(x)
+        w = self.layer2.weight
+        if torch.is_grad_enabled() and w.requires_grad and type(self.layer2) is nn.Linear and not _autocast_on(h.device.type):
+            return _GeluLinear.apply(h, w)
+        return self.layer2(self.activation(h))
 
 # %% ../nbs/02_dit.ipynb #57abf34b
 class _Packed:
@@ -366,6 +393,28 @@ class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
     def __repr__(self): return f"ActivationOffload(≥ {self.min_bytes/2**20:.0f} MiB, prefetch {self.prefetch}, {self.bytes_offloaded/2**30:.2f} GiB sent)"
 
 # %% ../nbs/02_dit.ipynb #9b352a78
+class _ModulatedLN(torch.autograd.Function):
+    "`layer_norm(x)·(1+scale) + shift` (no affine) saving `x` and the row statistics instead of `layer_norm(x)`."
+    @staticmethod
+    def forward(ctx, x, scale, shift, eps:float):
+        D = x.shape[-1]
+        n, mean, rstd = torch.ops.aten.native_layer_norm(x, [D], None, None, eps)
+        ctx.save_for_backward(x, scale, mean, rstd); ctx.eps = eps
+        return n * (1 + scale) + shift
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, scale, mean, rstd = ctx.saved_tensors
+        D = x.shape[-1]
+        g_scale = g_shift = gx = None
+        if ctx.needs_input_grad[1]:
+            n = torch.ops.aten.native_layer_norm(x, [D], None, None, ctx.eps)[0]          # recomputed, same kernel
+            g_scale = (gy * n).sum_to_size(scale.shape); del n
+        if ctx.needs_input_grad[2]: g_shift = gy.sum_to_size(scale.shape)
+        if ctx.needs_input_grad[0]:
+            gx = torch.ops.aten.native_layer_norm_backward(gy * (1 + scale), x, [D], mean, rstd, None, None, [True, False, False])[0]
+        return gx, g_scale, g_shift, None
+
 class DITBuildingBlock(nn.Module):
     "One AdaLN-modulated sub-layer: `x + gate·f(LN(x)·(1+scale) + shift)`, f = self-attn, cross-attn or MLP."
     def __init__(self, block_type:str, x_dim:int, context_dim:int, num_heads:int, mlp_ratio:float=4.0,
@@ -392,7 +441,9 @@ class DITBuildingBlock(nn.Module):
         mod = self.adaLN_modulation(emb)                                   # (B, 3D)
         if self.use_adaln_lora: mod = mod + adaln_lora
         shift, scale, gate = mod.chunk(3, dim=1)                           # (B, D) each
-        h = self.norm_state(x) * (1 + scale[:, None]) + shift[:, None]     # (B, L, D)
+        if torch.is_grad_enabled() and not _autocast_on(x.device.type):        # training: LN(x) is not kept for backward
+            h = _ModulatedLN.apply(x, scale[:, None], shift[:, None], self.norm_state.eps)
+        else: h = self.norm_state(x) * (1 + scale[:, None]) + shift[:, None]  # (B, L, D)
         if self.block_type == 'fa': h = self.block(h, None, rope)
         elif self.block_type == 'ca': h = self.block(h, context)
         else: h = self.block(h)
