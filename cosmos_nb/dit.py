@@ -333,7 +333,7 @@ class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
     def __init__(self, min_bytes:int=32*2**20, # smaller saved tensors stay where they are
                  prefetch:bool=True):           # in backward, start bringing back the previous block's input early
         self.min_bytes, self.prefetch = min_bytes, prefetch
-        self._streams, self._seen, self._last = {}, {}, None
+        self._streams, self._seen, self._last, self._live = {}, {}, None, weakref.WeakSet()
         self.bytes_offloaded = 0                       # total bytes sent to the host (a diagnostic)
         super().__init__(self._pack, self._unpack)
 
@@ -343,10 +343,11 @@ class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
 
     def _pack(self, t:torch.Tensor):
         if t.is_meta or t.numel()*t.element_size() < self.min_bytes: return t
+        self._seen = {k: v for k, v in self._seen.items() if v[2]() is not None}  # only what autograd still holds
         hit = self._seen.get(id(t))
-        if hit is not None and hit[0]() is t and hit[1] == t._version:      # the same tensor again: store it once
-            hit[2].shared = True
-            return hit[2]
+        if hit is not None and hit[0]() is t and hit[1] == t._version and hit[2]() is not None:   # the same tensor again
+            hit[2]().shared = True                                                               # is stored once
+            return hit[2]()
         p = _Packed()
         p.device, p.gpu, p.ready, p.shared, p.consumed = t.device, None, None, False, False
         p.prev, self._last = self._last, weakref.ref(p)
@@ -359,9 +360,14 @@ class ActivationOffload(torch.autograd.graph.saved_tensors_hooks):
             p.copied = torch.cuda.Event(); p.copied.record(d2h)
         else: p.host, p.copied = t.detach().clone(), None                     # (CPU: a copy; exercises the bookkeeping)
         self.bytes_offloaded += t.numel()*t.element_size()
-        if len(self._seen) > 256: self._seen = {k: v for k, v in self._seen.items() if v[0]() is not None}
-        self._seen[id(t)] = (weakref.ref(t), t._version, p)
+        self._seen[id(t)] = (weakref.ref(t), t._version, weakref.ref(p))  # weak: the host copy lives as long as autograd needs it
+        self._live.add(p)
         return p
+
+    @property
+    def held_bytes(self) -> int:
+        "Bytes of host memory held now (saved tensors not yet released by autograd)."
+        return sum(p.host.numel()*p.host.element_size() for p in list(self._live))
 
     def _load(self, p:_Packed, stream=None) -> torch.Tensor:
         "Bring `p` back to its device (on `stream`, or on the current stream)."

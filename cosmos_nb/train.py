@@ -134,8 +134,7 @@ class PowerEMA:
 
     def fence(self):
         "Make the GPU wait until the parameters have been copied to the host (call before `optimizer.step()` changes them)."
-        if self._copied is not None:
-            torch.cuda.current_stream(self._copied.device if hasattr(self._copied, 'device') else None).wait_event(self._copied)
+        if self._copied is not None: torch.cuda.current_stream(self._stream.device).wait_event(self._copied)
 
     def synchronize(self):
         "Wait for a pending host-side update; re-raise its error if it failed."
