@@ -11,6 +11,7 @@ Prints s/iter, tokens/s/GPU and the peak memory of every GPU; writes bench/resul
     torchrun --nproc_per_node 8 bench/train_step.py --latent 16,90,160     # the seed's 720x1280 run, 8 GPUs
     python bench/train_step.py --preset tiny --latent 2,4,4 --iters 2 --warmup 1   # smoke test (CPU or 1 GPU)
 
+`--mem-trace` records one step's CUDA allocations on rank 0 and prints what is live at its peak (bench/memory_trace.py).
 `--act-offload` keeps the checkpointed block inputs in pinned host memory (`ActivationOffload`), `--ema-offload` keeps the EMA in host memory (4 bytes/parameter less per GPU; the update runs on the CPU behind the
 next step). Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
 (7B: 141 GB in all; `--no-ema` saves 4 bytes/parameter) + activations: one GPU is not enough for the 7B.
@@ -52,6 +53,7 @@ def main():
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
     ap.add_argument('--ema-offload', action='store_true', help="EMA in host memory, updated by a background thread (model.ema.offload=true)")
     ap.add_argument('--phases', action='store_true', help="also time forward+backward, clip+optimizer and the EMA update (synchronised)")
+    ap.add_argument('--mem-trace', action='store_true', help="record the CUDA allocations of the last timed step on rank 0 and print what is live at its peak")
     ap.add_argument('--sharding-group', type=int, default=32, help="fsdp.sharding_group_size (the reference: 32)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'train_step.json'))
     a = ap.parse_args()
@@ -66,7 +68,8 @@ def main():
     t0 = time.perf_counter()
     with torch.device('meta'): model = DiffusionNet(cfg)
     mesh = fsdp_mesh(env, a.sharding_group)
-    shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload)
+    units = shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload)
+    if env.is_main and units[-1].startswith('(gradients'): print(' ', units[-1], flush=True)
     model.to_empty(device=dev)
     random_init(model, seed=env.rank)
     opt = make_optimizer(model.parameters(), OptimizerConfig())
@@ -81,18 +84,24 @@ def main():
                 fps=torch.full((1,), 24.0, device=dev, dtype=dt), padding_mask=torch.zeros(1, 1, H*8, W*8, device=dev, dtype=dt))
     sync = torch.cuda.synchronize if cuda else (lambda: None)
 
-    phases = {'fwd+bwd': [], 'clip+optimizer': [], 'ema': []}
-    def mark(name, t0):                      # --phases: synchronise and time each part (adds sync points)
+    phases = {'forward': [], 'backward': [], 'clip+optimizer': [], 'ema': []}
+    phase_peak = {n: 0.0 for n in phases}   # GiB: the peak of each phase (the overall peak is their max)
+    def mark(name, t0):                      # --phases: synchronise, time each part and take its memory peak (adds sync points)
         if not a.phases: return t0
-        sync(); t1 = time.perf_counter(); phases[name].append(t1 - t0); return t1
+        sync(); t1 = time.perf_counter(); phases[name].append(t1 - t0)
+        if cuda:
+            phase_peak[name] = max(phase_peak[name], torch.cuda.max_memory_allocated(dev)/2**30)
+            torch.cuda.reset_peak_memory_stats(dev)
+        return t1
 
     def step(k):
         t0 = time.perf_counter()
         sigma = sample_sigma(1, rng)
         eps = torch.randn(x0.shape, generator=gen, device=dev).to(dt)
         out = edm_loss(model, model.logvar, x0, cond, sigma, eps)
+        t0 = mark('forward', t0)
         out['loss'].backward()
-        t0 = mark('fwd+bwd', t0)
+        t0 = mark('backward', t0)
         gn = clip_grad_norm_(model.parameters(), 1.0)
         if ema is not None: ema.fence()
         opt.step(); sched.step()
@@ -112,18 +121,39 @@ def main():
     for k in range(a.warmup): step(k); host_mem(f'after warm-up step {k}')
     sync()
     for v in phases.values(): v.clear()
+    for n in phase_peak: phase_peak[n] = 0.0
     if cuda: torch.cuda.reset_peak_memory_stats(dev)
     times = []
+    trace = None
     for k in range(a.warmup, a.warmup + a.iters):
+        if a.mem_trace and cuda and env.is_main and k == a.warmup + a.iters - 1:
+            base = torch.cuda.memory_allocated(dev)
+            torch.cuda.memory._record_memory_history(max_entries=1_000_000, stacks='python')
         t = time.perf_counter(); loss, gn = step(k); sync(); times.append(time.perf_counter() - t)
-    if ema is not None:                          # a host-side EMA update still running counts against the last step
-        t = time.perf_counter(); ema.synchronize(); times[-1] += time.perf_counter() - t
+    if a.mem_trace and cuda and env.is_main:
+        import sys; sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from memory_trace import summarise
+        snap = torch.cuda.memory._snapshot(); torch.cuda.memory._record_memory_history(enabled=None)
+        trace = summarise(snap, dev.index or 0, base)
+        print(trace, flush=True)
+    drain = 0.0                                  # the host-side EMA update of the last step, still running: it overlaps the
+    if ema is not None:                          # next step in a run (each step waits for the previous one), so it is
+        t = time.perf_counter(); ema.synchronize(); drain = time.perf_counter() - t   # reported apart, once per run
     s_iter = float(np.mean(times))
+    free = torch.cuda.mem_get_info(dev)[0]/2**30 if cuda else float('nan')   # what the driver still has: the headroom
+    pools = {}                                   # the caching allocator's reserve by stream (memory cached under one
+    if cuda:                                     # stream cannot serve another stream's allocations)
+        for g in torch.cuda.memory_snapshot():
+            if g.get('device', dev.index) == (dev.index or 0):
+                b = pools.setdefault(str(g['stream']), [0.0, 0.0]); b[0] += g['total_size']/2**30; b[1] += g['allocated_size']/2**30
+        pools = {k: [round(v[0], 2), round(v[1], 2)] for k, v in pools.items()}
     peak = torch.cuda.max_memory_allocated(dev)/2**30 if cuda else float('nan')
+    if a.phases and cuda: peak = max([peak] + list(phase_peak.values()))
     reserved = torch.cuda.max_memory_reserved(dev)/2**30 if cuda else float('nan')
     ms = torch.cuda.memory_stats(dev) if cuda else {}
-    mine = dict(rank=env.rank, peak_alloc_gib=round(peak, 2), peak_reserved_gib=round(reserved, 2),
-                alloc_retries=ms.get('num_alloc_retries'), phases_s={n: round(float(np.mean(v)), 3) for n, v in phases.items() if v}, host_peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20, 1),
+    mine = dict(rank=env.rank, peak_alloc_gib=round(peak, 2), peak_reserved_gib=round(reserved, 2), gpu_free_gib_after=round(free, 2), reserved_by_stream_gib=pools,
+                alloc_retries=ms.get('num_alloc_retries'), phases_s={n: round(float(np.mean(v)), 3) for n, v in phases.items() if v},
+                phase_peak_gib={n: round(v, 2) for n, v in phase_peak.items() if phases[n]} if a.phases and cuda else {}, ema_drain_s=round(drain, 3), host_peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20, 1),
                 s_per_iter=round(s_iter, 4), loss=float(loss), grad_norm=float(gn))
     allr = [None]*env.world_size
     dist.all_gather_object(allr, mine)
@@ -140,12 +170,17 @@ def main():
                    tokens_per_s_per_gpu=round(tokens/max(r['s_per_iter'] for r in allr), 1),
                    peak_alloc_gib_per_gpu=[r['peak_alloc_gib'] for r in allr],
                    peak_reserved_gib_per_gpu=[r['peak_reserved_gib'] for r in allr],
+                   gpu_memory_gib=round(torch.cuda.get_device_properties(dev).total_memory/2**30, 2) if cuda else None,
+                   gpu_free_gib_after=[r['gpu_free_gib_after'] for r in allr],
                    per_rank=allr, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
         print(f"{a.preset} latent {T}x{H}x{W} ({tokens} tokens), {env.world_size} x {card}, {res['sharding']}, "
               f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}, EMA {'off' if a.no_ema else 'on, in host memory' if a.ema_offload else 'on'}:")
         print(f"  {res['s_per_iter']:.3f} s/iter | {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU | peak alloc "
               f"{res['peak_alloc_gib_per_gpu']} GiB | peak reserved {res['peak_reserved_gib_per_gpu']} GiB | build {build_s:.0f} s")
-        if a.phases: print(f"  phases (rank 0, s): {allr[0]['phases_s']}")
+        if cuda: print(f"  GPU memory {res['gpu_memory_gib']} GiB; left free (driver's count, after the run, the cache not emptied): {res['gpu_free_gib_after']} GiB")
+        if cuda: print(f"  reserved by stream at the end, GiB [reserved, allocated] (rank 0; '0' is the compute stream): {allr[0]['reserved_by_stream_gib']}")
+        if a.phases: print(f"  phases (rank 0, s): {allr[0]['phases_s']} | peak GiB per phase: {allr[0]['phase_peak_gib']}")
+        if not a.no_ema and a.ema_offload: print(f"  host EMA update still running after the last step: {allr[0]['ema_drain_s']:.2f} s (overlaps the next step in a run)")
         print(f"  allocator retries (cudaMalloc after freeing the cache) {[r['alloc_retries'] for r in allr]} | host peak RSS "
               f"{[r['host_peak_rss_gib'] for r in allr]} GiB per rank")
         out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)

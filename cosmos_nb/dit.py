@@ -202,8 +202,12 @@ class LearnablePosEmbAxis(nn.Module):
         for p in (self.pos_emb_h, self.pos_emb_w, self.pos_emb_t):
             p.copy_(nn.init.trunc_normal_(torch.empty(p.shape, device=p.device), std=0.02))
     def forward(self, T:int, H:int, W:int):
-        e = self.pos_emb_t[:T, None, None] + self.pos_emb_h[None, :H, None] + self.pos_emb_w[None, None, :W]  # (T, H, W, D)
-        return normalize(e, dim=-1, eps=1e-6).reshape(1, T*H*W, -1)                                           # (1, L, D)
+        f = lambda t, h, w: normalize(t[:T, None, None] + h[None, :H, None] + w[None, None, :W], dim=-1, eps=1e-6)  # (T, H, W, D)
+        tables = (self.pos_emb_t, self.pos_emb_h, self.pos_emb_w)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in tables):   # training: recompute in backward,
+            e = checkpoint(f, *tables, use_reentrant=False)                     # keep only the small tables
+        else: e = f(*tables)
+        return e.reshape(1, T*H*W, -1)                                                                      # (1, L, D)
 
 # %% ../nbs/02_dit.ipynb #4f198f0b
 ATTN_BACKENDS = ('auto', 'sdpa', 'cudnn', 'flash', 'naive')
@@ -268,16 +272,19 @@ class Attention(nn.Module):
     def forward(self, x:torch.Tensor,                       # `[B, L, D]`
                 context:Optional[torch.Tensor]=None,        # `[B, M, Dc]` (cross-attention) or None
                 rope:Optional[Tuple[torch.Tensor, torch.Tensor]]=None):  # `(cos, sin)` `[L, Dh]` (self-attention)
-        B, L, _ = x.shape
         ctx = x if context is None else context
         q, k, v = self.to_q[0](x), self.to_k[0](ctx), self.to_v[0](ctx)                 # (B, L|M, heads·Dh)
         if getattr(self, 'to_q_lora', None) is not None: q = q + self.to_q_lora(x)
         if getattr(self, 'to_v_lora', None) is not None: v = v + self.to_v_lora(ctx)
+        return self.to_out(self.core(q, k, v, rope))                                       # (B, L, D)
+
+    def core(self, q, k, v, rope=None) -> torch.Tensor:    # projections `[B, L|M, heads·Dh]` → `[B, L, heads·Dh]`
+        "Everything between the input projections and `to_out`: head split, q/k norms, RoPE, attention."
+        B, L = q.shape[:2]
         q, k, v = (t.reshape(B, t.shape[1], self.heads, self.dim_head) for t in (q, k, v))  # (B, L|M, heads, Dh)
         q, k, v = self.to_q[1](q), self.to_k[1](k), self.to_v[1](v)
         if self.is_selfattn and rope is not None: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        o = attention(q, k, v, self.backend)                                               # (B, L, heads, Dh)
-        return self.to_out(o.reshape(B, L, -1))                                            # (B, L, D)
+        return attention(q, k, v, self.backend).reshape(B, L, -1)                         # (B, L, heads·Dh)
 
 class VideoAttn(nn.Module):
     "Holds `attn` (so the keys read `block.attn.*`, as in the reference)."
@@ -287,24 +294,6 @@ class VideoAttn(nn.Module):
     def forward(self, x, context=None, rope=None): return self.attn(x, context, rope)
 
 # %% ../nbs/02_dit.ipynb #4a2875f3
-class _GeluLinear(torch.autograd.Function):
-    "`linear(gelu(h), w)` that saves `h` (not `gelu(h)`) for backward and recomputes the GELU there."
-    @staticmethod
-    def forward(ctx, h, w):
-        ctx.save_for_backward(h, w)
-        return F.linear(F.gelu(h), w)
-
-    @staticmethod
-    def backward(ctx, gy):
-        h, w = ctx.saved_tensors
-        gw = None
-        if ctx.needs_input_grad[1]:
-            a = F.gelu(h)                                                         # recomputed
-            gw = gy.reshape(-1, gy.shape[-1]).t().mm(a.reshape(-1, a.shape[-1]))  # (out, in)
-            del a
-        gh = torch.ops.aten.gelu_backward(gy.matmul(w), h) if ctx.needs_input_grad[0] else None
-        return gh, gw
-
 def _autocast_on(device_type:str) -> bool:
     try: return torch.is_autocast_enabled(device_type)
     except RuntimeError: return False        # a device type without autocast (e.g. meta)
@@ -316,12 +305,7 @@ class GPT2FeedForward(nn.Module):
         self.layer1 = nn.Linear(d_model, d_ff, bias=False)
         self.activation = nn.GELU()
         self.layer2 = nn.Linear(d_ff, d_model, bias=False)
-    def forward(self, x):
-        h = self.layer1(x)
-        w = self.layer2.weight
-        if torch.is_grad_enabled() and w.requires_grad and type(self.layer2) is nn.Linear and not _autocast_on(h.device.type):
-            return _GeluLinear.apply(h, w)
-        return self.layer2(self.activation(h))
+    def forward(self, x): return self.layer2(self.activation(self.layer1(x)))
 
 # %% ../nbs/02_dit.ipynb #57abf34b
 class _Packed:
@@ -421,8 +405,92 @@ class _ModulatedLN(torch.autograd.Function):
             gx = torch.ops.aten.native_layer_norm_backward(gy * (1 + scale), x, [D], mean, rstd, None, None, [True, False, False])[0]
         return gx, g_scale, g_shift, None
 
+class _ModulatedLNLinear(torch.autograd.Function):
+    "`[linear(h, w) for w in ws]`, `h = LN(x)·(1+scale) + shift`; saves `x` and the row statistics, recomputes `h`."
+    @staticmethod
+    def forward(ctx, x, scale, shift, eps:float, *ws):
+        D = x.shape[-1]
+        n, mean, rstd = torch.ops.aten.native_layer_norm(x, [D], None, None, eps)
+        h = n * (1 + scale) + shift; del n
+        ctx.save_for_backward(x, scale, shift, mean, rstd, *ws); ctx.eps = eps
+        return tuple(F.linear(h, w) for w in ws)
+
+    @staticmethod
+    def backward(ctx, *gys):
+        x, scale, shift, mean, rstd, *ws = ctx.saved_tensors
+        D, need = x.shape[-1], ctx.needs_input_grad
+        ln = lambda: torch.ops.aten.native_layer_norm(x, [D], None, None, ctx.eps)[0]        # recomputed, same kernel
+        gws = [None]*len(ws)
+        if any(need[4:]):
+            h = ln().mul_(1 + scale).add_(shift)                                           # = the forward's h, bit for bit
+            for i, (gy, nw) in enumerate(zip(gys, need[4:])):
+                if nw: gws[i] = gy.reshape(-1, gy.shape[-1]).t().mm(h.reshape(-1, D))      # (out, in)
+            del h
+        gx = g_scale = g_shift = None
+        if any(need[:3]):
+            gh = None
+            for gy, w in zip(gys, ws):
+                t = gy.matmul(w); gh = t if gh is None else gh.add_(t)
+            if need[1]: g_scale = ln().mul_(gh).sum_to_size(scale.shape)
+            if need[2]: g_shift = gh.sum_to_size(shift.shape)
+            if need[0]: gx = torch.ops.aten.native_layer_norm_backward(gh.mul_(1 + scale), x, [D], mean, rstd, None, None,
+                                                                       [True, False, False])[0]
+        return (gx, g_scale, g_shift, None, *gws)
+
+def _gram(gy, act):
+    "`Σ_L gyᵀ·act` per sample: `[B, L, out]`, `[B, L, in]` → `[B, out, in]`, in fp32 for bf16/fp16 inputs."
+    a, b = gy.transpose(1, 2), act
+    if a.dtype in (torch.float32, torch.float64): return torch.bmm(a, b)
+    if a.is_cuda: return torch.bmm(a, b, out_dtype=torch.float32)          # fp32 result straight from the GEMM
+    return torch.bmm(a.float(), b.float())
+
+_CHUNKS = 4    # the MLP's backward works on the hidden tensor in this many token slices (temporaries of ¼ its size)
+
+def _graph_kept() -> bool:
+    "Whether the running backward keeps its graph (`retain_graph=True`): then saved tensors must not be reused."
+    f = getattr(torch._C._autograd, '_get_current_graph_task_keep_graph', None)
+    return True if f is None else f()
+
+class _GatedOut(torch.autograd.Function):
+    "`x + gate·linear(act(a), w)`, act = exact GELU or identity, saving `a` only (not `act(a)` nor the linear's output)."
+    @staticmethod
+    def forward(ctx, x, gate, a, w, gelu:bool):
+        ctx.save_for_backward(gate, a, w); ctx.gelu = gelu
+        return x + gate * F.linear(F.gelu(a) if gelu else a, w)
+
+    @staticmethod
+    def backward(ctx, gy):
+        gate, a, w = ctx.saved_tensors
+        need, B = ctx.needs_input_grad, a.shape[0]
+        gy3, a3 = gy.reshape(B, -1, gy.shape[-1]), a.reshape(B, -1, a.shape[-1])           # (B, L, out), (B, L, in)
+        L = a3.shape[1]
+        step = -(-L // _CHUNKS) if ctx.gelu else L                                          # token slices (MLP only)
+        slices = [slice(i, i + step) for i in range(0, L, step)]
+        g_gate = g_a = g_w = None
+        if need[1] or need[3]:
+            G = None                                                                        # (B, out, in) = Σ_L gyᵀ·act(a)
+            for s in slices:
+                part = _gram(gy3[:, s], F.gelu(a3[:, s]) if ctx.gelu else a3[:, s])       # the GELU recomputed
+                G = part if G is None else G.add_(part)
+            if need[1]: g_gate = (G * w).sum(-1).reshape(gate.shape).to(gate.dtype)                  # Σ_i W_ji G_ji
+            if need[3]:
+                g = gate.reshape(B, -1, 1)
+                g_w = (G[0].mul_(g[0]) if B == 1 else (G * g).sum(0)).to(w.dtype)                    # gate ⊙ G
+            del G
+        if need[2]:
+            gg = gate.reshape(B, 1, -1)
+            if not ctx.gelu: g_a = (gy3 * gg).matmul(w).reshape(a.shape)
+            else:   # ∂a = GELU'(a)·((gy·gate)·W), slice by slice; written over `a` itself when nothing else can read it
+                out = a3 if not (torch.is_grad_enabled() or _graph_kept()) else torch.empty_like(a3)
+                for s in slices:
+                    t = (gy3[:, s] * gg).matmul(w)
+                    out[:, s].copy_(torch.ops.aten.gelu_backward.grad_input(t, a3[:, s], grad_input=t)); del t
+                g_a = out.reshape(a.shape)
+        return (gy if need[0] else None), g_gate, g_a, g_w, None
+
 class DITBuildingBlock(nn.Module):
     "One AdaLN-modulated sub-layer: `x + gate·f(LN(x)·(1+scale) + shift)`, f = self-attn, cross-attn or MLP."
+    lean_training = True        # use the memory-lean training path where it applies (False: plain autograd)
     def __init__(self, block_type:str, x_dim:int, context_dim:int, num_heads:int, mlp_ratio:float=4.0,
                  use_adaln_lora:bool=True, adaln_lora_dim:int=256, backend:str='sdpa'):
         super().__init__()
@@ -447,13 +515,40 @@ class DITBuildingBlock(nn.Module):
         mod = self.adaLN_modulation(emb)                                   # (B, 3D)
         if self.use_adaln_lora: mod = mod + adaln_lora
         shift, scale, gate = mod.chunk(3, dim=1)                           # (B, D) each
-        if torch.is_grad_enabled() and not _autocast_on(x.device.type):        # training: LN(x) is not kept for backward
-            h = _ModulatedLN.apply(x, scale[:, None], shift[:, None], self.norm_state.eps)
+        train = torch.is_grad_enabled() and not _autocast_on(x.device.type)
+        if train and self.lean_training and self._lean_ok():                # the memory-lean training path
+            return self._lean_forward(x, scale[:, None], shift[:, None], gate[:, None], context, rope)
+        if train: h = _ModulatedLN.apply(x, scale[:, None], shift[:, None], self.norm_state.eps)   # LN(x) not kept
         else: h = self.norm_state(x) * (1 + scale[:, None]) + shift[:, None]  # (B, L, D)
         if self.block_type == 'fa': h = self.block(h, None, rope)
         elif self.block_type == 'ca': h = self.block(h, context)
         else: h = self.block(h)
         return x + gate[:, None] * h
+
+    def _lean_linears(self) -> list:
+        "The Linear layers the lean path calls by weight: input projections, then the output one."
+        if self.block_type == 'mlp': return [self.block.layer1, self.block.layer2]
+        a = self.block.attn
+        return [a.to_q[0], a.to_k[0], a.to_v[0], a.to_out[0]] if self.block_type == 'fa' else [a.to_q[0], a.to_out[0]]
+
+    def _lean_ok(self) -> bool:
+        if self.block_type != 'mlp':
+            a = self.block.attn
+            if getattr(a, 'to_q_lora', None) is not None or getattr(a, 'to_v_lora', None) is not None: return False
+        return all(type(l) is nn.Linear and l.bias is None for l in self._lean_linears())
+
+    def _lean_forward(self, x, scale, shift, gate, context, rope):
+        eps, ls = self.norm_state.eps, self._lean_linears()
+        if self.block_type == 'mlp':
+            (h,) = _ModulatedLNLinear.apply(x, scale, shift, eps, ls[0].weight)               # layer1(LN-mod(x))
+            return _GatedOut.apply(x, gate, h, ls[1].weight, True)                          # x + gate·layer2(GELU(h))
+        a = self.block.attn
+        if self.block_type == 'fa':
+            q, k, v = _ModulatedLNLinear.apply(x, scale, shift, eps, ls[0].weight, ls[1].weight, ls[2].weight)
+        else:
+            (q,) = _ModulatedLNLinear.apply(x, scale, shift, eps, ls[0].weight)
+            k, v = a.to_k[0](context), a.to_v[0](context)
+        return _GatedOut.apply(x, gate, a.core(q, k, v, rope), ls[-1].weight, False)
 
 class GeneralDITTransformerBlock(nn.Module):
     "`x + pos_emb`, then the sub-layers of `block_config` (FA-CA-MLP); optional activation checkpointing."

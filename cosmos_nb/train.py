@@ -244,6 +244,26 @@ def fsdp_mesh(env:DistEnv, sharding_group_size:int) -> DeviceMesh:
     return init_device_mesh(env.device.type, (env.world_size//g, g), mesh_dim_names=('replicate', 'shard'))
 
 # %% ../nbs/10_train.ipynb #5cbc21fa
+try: from torch.distributed.fsdp._fully_shard._fsdp_collectives import DefaultReduceScatter as _FSDPReduceScatter
+except ImportError: _FSDPReduceScatter = None
+
+if _FSDPReduceScatter is not None:
+    class ComputePoolReduceScatter(_FSDPReduceScatter):
+        "FSDP2's reduce-scatter with its output (the sharded gradients) taken from the compute stream's memory pool."
+        def allocate(self, size, *, dtype, device):
+            if torch.device(device).type != 'cuda': return super().allocate(size, dtype=dtype, device=device)
+            cur, main = torch.cuda.current_stream(device), torch.cuda.default_stream(device)
+            with torch.cuda.stream(main): t = torch.empty(*size, dtype=dtype, device=device)
+            if cur != main: t.record_stream(cur)           # not reused before the reduce-scatter stream is done with it
+            return t
+else: ComputePoolReduceScatter = None
+
+def _grads_in_compute_pool(m:nn.Module, mesh:DeviceMesh) -> bool:
+    "Give the FSDP2 unit `m` the `ComputePoolReduceScatter` (CUDA meshes); False where this PyTorch cannot."
+    if mesh.device_type != 'cuda' or ComputePoolReduceScatter is None or not hasattr(m, 'set_custom_reduce_scatter'): return False
+    m.set_custom_reduce_scatter(ComputePoolReduceScatter()); return True
+
+# %% ../nbs/10_train.ipynb #e12710b4
 class OffloadingCheckpointWrapper(CheckpointWrapper):
     "A non-reentrant checkpoint wrapper whose saved block inputs wait in host memory (`cosmos_nb.dit.ActivationOffload`)."
     def __init__(self, mod:nn.Module, offload:ActivationOffload):
@@ -279,6 +299,9 @@ def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
         units.append(f"net.blocks.{name}" + (" (checkpointed, inputs offloaded)" if off and i < n_off else " (checkpointed)" if activation_checkpointing else ''))
     fully_shard(model.logvar, reshard_after_forward=reshard_after_forward, **kw); units.append('logvar')
     fully_shard(model, reshard_after_forward=None if reshard_after_forward else False, **kw); units.append('(root)')  # None: FSDP's root heuristic
+    pooled = [_grads_in_compute_pool(m, mesh) for m in model.modules() if isinstance(m, FSDPModule)]
+    if mesh.device_type == 'cuda' and not all(pooled):
+        units.append('(gradients stay in the reduce-scatter stream\'s memory pool: this PyTorch has no set_custom_reduce_scatter)')
     return units
 
 # %% ../nbs/10_train.ipynb #c8f980e7
