@@ -199,7 +199,7 @@ class FSDPConfig:
     sharding_group_size:int=32   # full shard within groups of this many ranks, replicate across (hybrid)
     checkpoint:bool=True         # per-block activation checkpointing
     policy:str='block'
-    offload_activations:int=0    # blocks whose checkpointed inputs wait in pinned host memory: 0 none, k the first k, -1 all (also LoRA; cosmos_nb)
+    offload_activations:int=0    # blocks whose checkpointed inputs wait in pinned host memory: 0 none, k the first k, -1 all (also LoRA; cosmos_nb). Helps LoRA and the forward peak; a full fine-tune peaks at the end of the backward, where it saves little
 
 @dataclass
 class TrainerConfig:
