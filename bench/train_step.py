@@ -53,6 +53,7 @@ def main():
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
     ap.add_argument('--ema-offload', action='store_true', help="EMA in host memory, updated by a background thread (model.ema.offload=true)")
     ap.add_argument('--phases', action='store_true', help="also time forward+backward, clip+optimizer and the EMA update (synchronised)")
+    ap.add_argument('--memory-cap', type=float, default=0, help="GiB: cap this process's CUDA caching allocator (torch.cuda.set_per_process_memory_fraction); it then unmaps cached blocks instead of growing past it")
     ap.add_argument('--mem-trace', action='store_true', help="record the CUDA allocations of the last timed step on rank 0 and print what is live at its peak")
     ap.add_argument('--sharding-group', type=int, default=32, help="fsdp.sharding_group_size (the reference: 32)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'train_step.json'))
@@ -65,6 +66,8 @@ def main():
     cfg = dit_config(a.preset, attn_backend=a.backend)
     tokens = T*(H//cfg.patch_spatial)*(W//cfg.patch_spatial)
 
+    if a.memory_cap and cuda:
+        torch.cuda.set_per_process_memory_fraction(min(1.0, a.memory_cap*2**30 / torch.cuda.get_device_properties(dev).total_memory), dev)
     t0 = time.perf_counter()
     with torch.device('meta'): model = DiffusionNet(cfg)
     mesh = fsdp_mesh(env, a.sharding_group)
@@ -163,7 +166,7 @@ def main():
         res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, world_size=env.world_size,
                    sharding=('full shard' if g == env.world_size else f'hybrid, groups of {g}'), device=card,
                    precision=a.precision, activation_checkpointing=not a.no_checkpoint, ema=not a.no_ema,
-                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
+                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, memory_cap_gib=a.memory_cap or None, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
                    s_per_iter_all=[round(t, 3) for t in times],
                    attn_backend=a.backend, iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1),
                    s_per_iter=round(max(r['s_per_iter'] for r in allr), 4),
