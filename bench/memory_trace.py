@@ -30,7 +30,7 @@ def summarise(snap, device:int=0, base_bytes:int=0, top:int=25) -> str:
         elif a in ('free_completed',):
             if e['addr'] in live: cur -= live.pop(e['addr'])['size']
         if cur > peak: peak, peak_i = cur, i
-    live, cur = {}, 0
+    live = {}
     for e in ev[:peak_i + 1]:
         if e['action'] == 'alloc': live[e['addr']] = e
         elif e['action'] == 'free_completed': live.pop(e['addr'], None)
