@@ -48,6 +48,7 @@ def main():
     ap.add_argument('--blocks', type=int, default=28, help="LoRA in blocks 0 .. blocks-1")
     ap.add_argument('--no-checkpoint', action='store_true', help="no activation checkpointing")
     ap.add_argument('--no-ema', action='store_true')
+    ap.add_argument('--keep-attn', type=int, default=0, help="blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (fsdp.keep_attention)")
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'lora_step.json'))
@@ -67,6 +68,7 @@ def main():
         for p in model.parameters(): p.data = p.data.to(dev, torch.float32 if p.requires_grad else dt)
     model.net.use_checkpoint = not a.no_checkpoint
     model.net.activation_offload = a.act_offload
+    model.net.keep_attention = a.keep_attn
     trainable = [p for p in model.parameters() if p.requires_grad]
     info = lora_info(model)
     opt = make_optimizer(trainable, OptimizerConfig(lr=1e-4))
@@ -107,7 +109,7 @@ def main():
     res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, device=card, gpus=1,
                lora=dict(rank=a.rank, blocks=min(a.blocks, cfg.num_blocks), layers=info.n_layers,
                          trained_params=sum(p.numel() for p in trainable)),
-               attn_backend=a.backend, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload, ema=not a.no_ema,
+               attn_backend=a.backend, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload, keep_attention=a.keep_attn, ema=not a.no_ema,
                alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
                iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1), s_per_iter=round(s_iter, 3),
                s_per_iter_all=[round(t, 3) for t in times], tokens_per_s=round(tokens/s_iter, 1),
@@ -119,7 +121,7 @@ def main():
                loss=float(loss), grad_norm=float(gn), lora_B_norm_after=round(lora_norm, 6),
                torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
     print(f"{a.preset} LoRA r{a.rank} on blocks 0-{res['lora']['blocks']-1}, latent {T}x{H}x{W} ({tokens} tokens), 1 x {card}, "
-          f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}, EMA {'on' if not a.no_ema else 'off'}: "
+          f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}{f', self-attention kept in {a.keep_attn if a.keep_attn > 0 else cfg.num_blocks} blocks' if a.keep_attn else ''}, EMA {'on' if not a.no_ema else 'off'}: "
           f"{res['lora']['trained_params']:,} trained params")
     print(f"  {s_iter:.3f} s/iter (median of {a.iters}) | {res['tokens_per_s']:.0f} tokens/s | weights {res['weights_gib']} GiB | "
           f"peak alloc {res['peak_alloc_gib']} GiB | peak reserved {res['peak_reserved_gib']} GiB | build {build_s:.0f} s | "

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from cosmos_nb.config import dit_config, OptimizerConfig, SchedulerConfig
-from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures
+from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures, KeepSelfAttention
 from cosmos_nb.diffusion import edm_loss, sample_sigma
 from cosmos_nb.train import (init_distributed, fsdp_mesh, shard_model, make_optimizer, make_scheduler, PowerEMA,
                              clip_grad_norm_, sharding_group, _local)
@@ -51,6 +51,7 @@ def main():
     ap.add_argument('--no-checkpoint', action='store_true', help="no activation checkpointing")
     ap.add_argument('--no-ema', action='store_true', help="no EMA (saves 4 bytes per parameter)")
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
+    ap.add_argument('--keep-attn', type=int, default=0, help="blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (fsdp.keep_attention)")
     ap.add_argument('--ema-offload', action='store_true', help="EMA in host memory, updated by a background thread (model.ema.offload=true)")
     ap.add_argument('--phases', action='store_true', help="also time forward+backward, clip+optimizer and the EMA update (synchronised)")
     ap.add_argument('--memory-cap', type=float, default=0, help="GiB: cap this process's CUDA caching allocator (torch.cuda.set_per_process_memory_fraction); it then unmaps cached blocks instead of growing past it")
@@ -71,7 +72,8 @@ def main():
     t0 = time.perf_counter()
     with torch.device('meta'): model = DiffusionNet(cfg)
     mesh = fsdp_mesh(env, a.sharding_group)
-    units = shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload)
+    units = shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload,
+                        keep_attention=a.keep_attn, attention_policy=(keep := KeepSelfAttention()))
     if env.is_main and units[-1].startswith('(gradients'): print(' ', units[-1], flush=True)
     model.to_empty(device=dev)
     random_init(model, seed=env.rank)
@@ -166,7 +168,7 @@ def main():
         res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, world_size=env.world_size,
                    sharding=('full shard' if g == env.world_size else f'hybrid, groups of {g}'), device=card,
                    precision=a.precision, activation_checkpointing=not a.no_checkpoint, ema=not a.no_ema,
-                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, memory_cap_gib=a.memory_cap or None, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
+                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, keep_attention=a.keep_attn, attention_kept_per_step=(keep.kept/(a.warmup + a.iters) if a.keep_attn else None), memory_cap_gib=a.memory_cap or None, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
                    s_per_iter_all=[round(t, 3) for t in times],
                    attn_backend=a.backend, iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1),
                    s_per_iter=round(max(r['s_per_iter'] for r in allr), 4),
@@ -177,7 +179,7 @@ def main():
                    gpu_free_gib_after=[r['gpu_free_gib_after'] for r in allr],
                    per_rank=allr, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
         print(f"{a.preset} latent {T}x{H}x{W} ({tokens} tokens), {env.world_size} x {card}, {res['sharding']}, "
-              f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}, EMA {'off' if a.no_ema else 'on, in host memory' if a.ema_offload else 'on'}:")
+              f"AC {'on' if not a.no_checkpoint else 'off'}{f' (inputs of {a.act_offload if a.act_offload > 0 else cfg.num_blocks} blocks in host memory)' if a.act_offload else ''}{f', self-attention kept in {a.keep_attn if a.keep_attn > 0 else cfg.num_blocks} blocks' if a.keep_attn else ''}, EMA {'off' if a.no_ema else 'on, in host memory' if a.ema_offload else 'on'}:")
         print(f"  {res['s_per_iter']:.3f} s/iter | {res['tokens_per_s_per_gpu']:.0f} tokens/s/GPU | peak alloc "
               f"{res['peak_alloc_gib_per_gpu']} GiB | peak reserved {res['peak_reserved_gib_per_gpu']} GiB | build {build_s:.0f} s")
         if cuda: print(f"  GPU memory {res['gpu_memory_gib']} GiB; left free (driver's count, after the run, the cache not emptied): {res['gpu_free_gib_after']} GiB")

@@ -6,8 +6,8 @@
 __all__ = ['ATTN_BACKENDS', 'patchify', 'unpatchify', 'Patchify', 'PatchEmbed', 'Timesteps', 'TimestepEmbedding', 'RMSNorm',
            'VideoRopePosition3DEmb', 'apply_rope', 'normalize', 'LearnablePosEmbAxis', 'naive_attention',
            'check_attn_backend', 'attention', 'Attention', 'VideoAttn', 'GPT2FeedForward', 'ActivationOffload',
-           'DITBuildingBlock', 'GeneralDITTransformerBlock', 'FinalLayer', 'GeneralDIT', 'FourierFeatures',
-           'DiffusionNet']
+           'DITBuildingBlock', 'GeneralDITTransformerBlock', 'KeepSelfAttention', 'FinalLayer', 'GeneralDIT',
+           'FourierFeatures', 'DiffusionNet']
 
 # %% ../nbs/02_dit.ipynb #02880b6d
 import math, functools, dataclasses, contextlib, weakref
@@ -559,6 +559,7 @@ class GeneralDITTransformerBlock(nn.Module):
                                                       adaln_lora_dim, backend) for b in block_config.split('-')])
         self.use_checkpoint = False
         self.offload = None        # an `ActivationOffload`: the checkpointed inputs go to host memory
+        self.keep_attention = None # a `KeepSelfAttention`: the checkpoint keeps the self-attention output
 
     def _forward(self, x, emb, context, rope, adaln_lora, extra_pos_emb):
         if extra_pos_emb is not None: x = x + extra_pos_emb
@@ -568,8 +569,30 @@ class GeneralDITTransformerBlock(nn.Module):
     def forward(self, x, emb, context=None, rope=None, adaln_lora=None, extra_pos_emb=None):
         if self.use_checkpoint and torch.is_grad_enabled():
             with self.offload if self.offload is not None else contextlib.nullcontext():
-                return checkpoint(self._forward, x, emb, context, rope, adaln_lora, extra_pos_emb, use_reentrant=False)
+                kw = {} if self.keep_attention is None else dict(context_fn=self.keep_attention.context)
+                return checkpoint(self._forward, x, emb, context, rope, adaln_lora, extra_pos_emb, use_reentrant=False, **kw)
         return self._forward(x, emb, context, rope, adaln_lora, extra_pos_emb)
+
+# %% ../nbs/02_dit.ipynb #0ae22928
+from torch.utils.checkpoint import create_selective_checkpoint_contexts, CheckpointPolicy
+
+_ATTN_KERNELS = ('_scaled_dot_product_cudnn_attention', '_scaled_dot_product_flash_attention',
+                 '_scaled_dot_product_efficient_attention', '_scaled_dot_product_flash_attention_for_cpu',
+                 '_flash_attn_forward')
+
+class KeepSelfAttention:
+    "Selective-checkpoint policy: keep the outputs of every self-attention kernel, recompute everything else."
+    def __init__(self): self.kept = 0     # self-attention outputs kept so far (forward passes × blocks)
+    def __call__(self, ctx, op, *args, **kwargs):
+        if (getattr(op, '__name__', '').split('.')[0] in _ATTN_KERNELS and len(args) > 1
+                and isinstance(args[0], torch.Tensor) and args[0].shape == args[1].shape):   # q, k alike: self-attention
+            if not ctx.is_recompute: self.kept += 1
+            return CheckpointPolicy.MUST_SAVE
+        return CheckpointPolicy.PREFER_RECOMPUTE
+    def context(self):
+        "The `context_fn` of `torch.utils.checkpoint.checkpoint`."
+        return create_selective_checkpoint_contexts(self)
+    def __repr__(self): return f"KeepSelfAttention(kept {self.kept})"
 
 # %% ../nbs/02_dit.ipynb #2fe17043
 class FinalLayer(nn.Module):
@@ -637,6 +660,17 @@ class GeneralDIT(nn.Module):
         off = (v if isinstance(v, ActivationOffload) else ActivationOffload()) if v else None
         k = len(self.blocks) if isinstance(v, (bool, ActivationOffload)) or v is None or int(v) < 0 else int(v)
         for i, b in enumerate(self.blocks.values()): b.offload = off if i < k else None
+
+    @property
+    def keep_attention(self):
+        "The blocks' `KeepSelfAttention` policy (None: the checkpoint recomputes the self-attention)."
+        return next((b.keep_attention for b in self.blocks.values() if b.keep_attention is not None), None)
+    @keep_attention.setter
+    def keep_attention(self, v): # True/-1: every block; k > 0: the last k blocks; False/0/None: none; or a policy (all)
+        pol = (v if isinstance(v, KeepSelfAttention) else KeepSelfAttention()) if v else None
+        n = len(self.blocks)
+        k = n if isinstance(v, (bool, KeepSelfAttention)) or v is None or int(v) < 0 else int(v)
+        for i, b in enumerate(self.blocks.values()): b.keep_attention = pol if i >= n - k else None
 
     @property
     def attn_backend(self) -> str: return self.cfg.attn_backend

@@ -7,8 +7,8 @@ __all__ = ['LATEST', 'lambda_linear', 'make_scheduler', 'power_ema_gamma', 'powe
            'clip_grad_norm_', 'make_optimizer', 'DistEnv', 'init_distributed', 'sharding_group', 'fsdp_mesh',
            'OffloadingCheckpointWrapper', 'shard_model', 'load_full_state_dict', 'gather_full_state_dict',
            'describe_sharding', 'checkpoint_names', 'atomic_save', 'atomic_write_text', 'latest_iteration', 'log_info',
-           'IterSpeed', 'build_dataset', 'build_tokenizer', 'initial_model', 'apply_lora', 'Trainer', 'train',
-           'split_run_options', 'usage', 'run_cli', 'main']
+           'IterSpeed', 'build_dataset', 'build_tokenizer', 'initial_model', 'apply_lora', 'memory_fraction', 'Trainer',
+           'train', 'split_run_options', 'usage', 'run_cli', 'main']
 
 # %% ../nbs/10_train.ipynb #40b41381
 import os, sys, re, gc, copy, json, math, time, shutil, inspect, contextlib, datetime, functools, dataclasses, warnings, threading
@@ -23,7 +23,7 @@ from torch.distributed.tensor import DTensor
 from .core import CosmosError, check, str2dtype, seed_everything, write_video, num_params, human_bytes
 from .config import (Experiment, OptimizerConfig, SchedulerConfig, get_experiment, parse_cli_args, parse_value,
                               flatten, EXPERIMENTS)
-from .dit import DiffusionNet, ActivationOffload
+from .dit import DiffusionNet, ActivationOffload, KeepSelfAttention
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .checkpoint import load_released
 
@@ -81,12 +81,21 @@ def clean_name(name:str) -> str:
     for s in _WRAPPER_PARTS: name = name.replace(s, '')
     return name[len('module.'):] if name.startswith('module.') else name
 
+def _cpu_share(cap:int=16) -> int:
+    "This rank's share of the CPU cores it may run on (the local ranks split them), at most `cap`."
+    try: n = len(os.sched_getaffinity(0))
+    except AttributeError: n = os.cpu_count() or 1
+    return max(1, min(cap, n // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))))
+
 class PowerEMA:
     "fp32 power-function EMA (EDM2) of a model's trainable parameters; works shard by shard on FSDP2 `DTensor`s."
     def __init__(self, model:nn.Module, # the model being trained (sharded or not)
                  sigma_rel:float=0.1,   # relative standard deviation of the averaging profile
-                 offload:bool=False):   # keep the average in host memory, updated by a background thread
+                 offload:bool=False,    # keep the average in host memory, updated by a background thread
+                 threads:int=None):     # CPU threads of that update (None: this rank's share of the usable cores, ≤ 16)
         self.sigma_rel, self.gamma, self.offload = sigma_rel, power_ema_gamma(sigma_rel), offload
+        self.threads = threads or _cpu_share()
+        self.threads_used = None        # what the last host update ran with (a diagnostic)
         self.params = {clean_name(n): p for n, p in model.named_parameters() if p.requires_grad}
         self._thread = self._error = self._copied = self._stream = self._staging = None
         with torch.no_grad():
@@ -124,6 +133,8 @@ class PowerEMA:
         tgt, ev = [_local(t) for t in self._shadow.values()], self._copied if cuda else None
         def work():
             try:
+                torch.set_num_threads(self.threads)                   # this thread only (torchrun sets OMP_NUM_THREADS=1)
+                self.threads_used = torch.get_num_threads()
                 if ev is not None: ev.synchronize()
                 torch._foreach_mul_(tgt, b)                           # the same two ops as on the GPU
                 torch._foreach_add_(tgt, self._staging, alpha=1.0 - b)
@@ -266,8 +277,8 @@ def _grads_in_compute_pool(m:nn.Module, mesh:DeviceMesh) -> bool:
 # %% ../nbs/10_train.ipynb #e12710b4
 class OffloadingCheckpointWrapper(CheckpointWrapper):
     "A non-reentrant checkpoint wrapper whose saved block inputs wait in host memory (`cosmos_nb.dit.ActivationOffload`)."
-    def __init__(self, mod:nn.Module, offload:ActivationOffload):
-        super().__init__(mod, checkpoint_impl=CheckpointImpl.NO_REENTRANT)
+    def __init__(self, mod:nn.Module, offload:ActivationOffload, **checkpoint_kw):
+        super().__init__(mod, checkpoint_impl=CheckpointImpl.NO_REENTRANT, **checkpoint_kw)
         self.offload = offload
     def forward(self, *args, **kwargs):
         with self.offload: return super().forward(*args, **kwargs)
@@ -278,7 +289,9 @@ def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
                 reduce_dtype=torch.float32, # dtype of the gradient reduce-scatter
                 activation_checkpointing:bool=True, # non-reentrant checkpoint of every transformer block
                 reshard_after_forward:bool=True, # free the gathered block weights after its forward (ZeRO-3)
-                activation_offload:int=0) -> list: # blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 (or True) all
+                activation_offload:int=0, # blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 (or True) all
+                keep_attention:int=0, # blocks that keep their self-attention output for the backward: 0 none, k the last k, -1 all
+                attention_policy:KeepSelfAttention=None) -> list: # the policy those blocks share (it counts what it keeps); a new one if None
     "Wrap each block (checkpoint, then `fully_shard`), the logvar head and the root with FSDP2; returns the units in order."
     param_dtype = str2dtype(param_dtype)
     mp = MixedPrecisionPolicy(param_dtype=None if param_dtype == torch.float32 else param_dtype, reduce_dtype=str2dtype(reduce_dtype))
@@ -286,17 +299,23 @@ def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
     model.net.use_checkpoint = False                                  # checkpointing is done by the wrapper below
     names, units = list(model.net.blocks.keys()), []
     check(activation_checkpointing or not activation_offload, "activation offload needs activation checkpointing (fsdp.checkpoint=true)")
+    check(activation_checkpointing or not keep_attention, "fsdp.keep_attention needs activation checkpointing (fsdp.checkpoint=true)")
     off = ActivationOffload() if activation_offload else None
     n_off = len(names) if activation_offload is True or int(activation_offload) < 0 else int(activation_offload)
+    keep = (attention_policy or KeepSelfAttention()) if keep_attention else None
+    n_keep = len(names) if keep_attention is True or int(keep_attention) < 0 else int(keep_attention)
     for i, name in enumerate(names):
         blk = model.net.blocks[name]
+        kept = keep is not None and i >= len(names) - n_keep
         if activation_checkpointing:
-            blk = (OffloadingCheckpointWrapper(blk, off) if off and i < n_off else
-                   checkpoint_wrapper(blk, checkpoint_impl=CheckpointImpl.NO_REENTRANT))
+            ckw = dict(context_fn=keep.context) if kept else {}
+            blk = (OffloadingCheckpointWrapper(blk, off, **ckw) if off and i < n_off else
+                   checkpoint_wrapper(blk, checkpoint_impl=CheckpointImpl.NO_REENTRANT, **ckw))
             model.net.blocks[name] = blk
         last = i == len(names) - 1
         fully_shard(blk, reshard_after_forward=reshard_after_forward and not last, **kw)
-        units.append(f"net.blocks.{name}" + (" (checkpointed, inputs offloaded)" if off and i < n_off else " (checkpointed)" if activation_checkpointing else ''))
+        how = ['inputs offloaded' if off and i < n_off else '', 'self-attention kept' if kept else '']
+        units.append(f"net.blocks.{name}" + (f" (checkpointed{''.join(', ' + h for h in how if h)})" if activation_checkpointing else ''))
     fully_shard(model.logvar, reshard_after_forward=reshard_after_forward, **kw); units.append('logvar')
     fully_shard(model, reshard_after_forward=None if reshard_after_forward else False, **kw); units.append('(root)')  # None: FSDP's root heuristic
     pooled = [_grads_in_compute_pool(m, mesh) for m in model.modules() if isinstance(m, FSDPModule)]
@@ -471,6 +490,16 @@ def apply_lora(model:DiffusionNet, cfg, seed:int=0) -> DiffusionNet:
     for n, p in model.named_parameters(): p.requires_grad_(_is_lora_param(n))   # the base, logvar included, is frozen
     return model
 
+# %% ../nbs/10_train.ipynb #d3c17983
+def memory_fraction(cap_gib:float, # the cap in GiB
+                    total_bytes:int # the card's memory (`torch.cuda.get_device_properties(d).total_memory`)
+                   ) -> float:
+    "The fraction of the card for `torch.cuda.set_per_process_memory_fraction`, checked."
+    check(cap_gib > 0, f"trainer.gpu_memory_cap_gib={cap_gib}: give a positive number of GiB, or 0 for no cap")
+    check(cap_gib*2**30 <= total_bytes, f"trainer.gpu_memory_cap_gib={cap_gib:g} is more than this GPU's "
+          f"{total_bytes/2**30:.1f} GiB: lower it, or set 0 for no cap")
+    return cap_gib*2**30/total_bytes
+
 # %% ../nbs/10_train.ipynb #8ac6d61e
 class Trainer:
     "One post-training run of an `Experiment`: build, resume, `fit`, save; use as a context manager."
@@ -534,6 +563,11 @@ def _build(self:Trainer):
     if env.device.type == 'cuda':
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True    # as the reference
         torch.backends.cudnn.benchmark = True
+        if T.gpu_memory_cap_gib:
+            total = torch.cuda.get_device_properties(env.device).total_memory
+            torch.cuda.set_per_process_memory_fraction(memory_fraction(T.gpu_memory_cap_gib, total), env.device)
+            log_info(f"GPU memory capped at {T.gpu_memory_cap_gib:g} GiB of {total/2**30:.1f} per process (trainer.gpu_memory_cap_gib)", env)
+    elif T.gpu_memory_cap_gib: log_info("trainer.gpu_memory_cap_gib is ignored: this run has no GPU", env)
     if T.context_parallel_size > 1:
         log_info(f"trainer.context_parallel_size={T.context_parallel_size} is ignored: cosmos_nb.train is data-parallel "
                  f"(one sample per GPU); see 11_parallel for context parallelism", env)
@@ -580,12 +614,14 @@ def _fsdp_knobs(self:Trainer) -> dict:
         if co is not None and (bool(getattr(co, 'offload_params', False)) or type(co).__name__ == 'CPUOffloadPolicy'):
             log_info("fsdp_offload_params in the accelerate config is ignored: cosmos_nb keeps the shards on the GPUs "
                      "(to save memory use more GPUs, or model.ema.enabled=false)", self.env)
-    return dict(activation_checkpointing=ac, reshard_after_forward=reshard, activation_offload=self.exp.fsdp.offload_activations)
+    return dict(activation_checkpointing=ac, reshard_after_forward=reshard, activation_offload=self.exp.fsdp.offload_activations,
+                keep_attention=self.exp.fsdp.keep_attention, attention_policy=self.keep_attention)
 
 @patch
 def _make_model(self:Trainer, base:DiffusionNet):
     exp, env = self.exp, self.env
     self.ddp = None
+    self.keep_attention = KeepSelfAttention() if exp.fsdp.keep_attention else None  # its count is checked after the first step
     if self.use_fsdp:
         full_sd = None if next(base.parameters()).is_meta else base.state_dict()
         with torch.device('meta'): model = DiffusionNet(exp.model.net)
@@ -598,7 +634,8 @@ def _make_model(self:Trainer, base:DiffusionNet):
         g = sharding_group(env.world_size, exp.fsdp.sharding_group_size, env.local_world_size)
         kind = 'full shard' if g == env.world_size else f"hybrid shard (groups of {g}, {env.world_size//g} replicas)"
         self.parallel_desc = (f"FSDP2 {kind}, {len(self.units)} units, activation checkpointing "
-                              f"{'on' if knobs['activation_checkpointing'] else 'off'}{' (inputs in host memory)' if knobs['activation_offload'] else ''}, "
+                              f"{'on' if knobs['activation_checkpointing'] else 'off'}{' (inputs in host memory)' if knobs['activation_offload'] else ''}"
+                              f"{self._kept_desc()}, "
                               f"params fp32 / compute {exp.model.precision}")
     else:
         model = base
@@ -611,13 +648,18 @@ def _make_model(self:Trainer, base:DiffusionNet):
         check(self.exp.fsdp.checkpoint or not self.exp.fsdp.offload_activations,
               "fsdp.offload_activations≠0 needs fsdp.checkpoint=true (the offloaded tensors are the checkpointed block inputs)")
         model.net.activation_offload = self.exp.fsdp.offload_activations
+        check(self.exp.fsdp.checkpoint or not self.exp.fsdp.keep_attention, "fsdp.keep_attention≠0 needs fsdp.checkpoint=true")
+        if self.keep_attention is not None:
+            model.net.keep_attention = self.exp.fsdp.keep_attention
+            for b in model.net.blocks.values():                       # one policy for all: the trainer reads its count
+                if b.keep_attention is not None: b.keep_attention = self.keep_attention
         self.model = self.fwd = model
         if env.world_size > 1:
             self.ddp = self.fwd = DDP(model, device_ids=[env.local_rank] if env.device.type == 'cuda' else None,
                                       gradient_as_bucket_view=True)
         self.parallel_desc = (f"{'DDP' if env.world_size > 1 else 'single process'}{' + LoRA' if self.lora else ''}, "
                               f"trained params fp32 / compute {exp.model.precision}"
-                              f"{', checkpointed inputs in host memory' if self.exp.fsdp.offload_activations else ''}")
+                              f"{', checkpointed inputs in host memory' if self.exp.fsdp.offload_activations else ''}{self._kept_desc()}")
 
 @patch
 def _autocast(self:Trainer):
@@ -708,6 +750,7 @@ def fit(self:Trainer) -> dict:
             if last: self._optimizer_step(self.iteration); self.accum = 0
             self._pending.append((self.iteration + 1, torch.stack([out['loss'].detach().float(), out['edm'].float(), out['logvar'].float()])))
             self.iteration += 1
+            if self.iteration == start + 1: self._check_kept()
             bar.update(1)
             if T.logging_iter > 0 and self.iteration % T.logging_iter == 0: self._log(bar)
             if self.iteration % exp.checkpoint.save_iter == 0: self.save()
@@ -717,6 +760,21 @@ def fit(self:Trainer) -> dict:
     self._flush()
     log_info(f"Done with training: iteration {self.iteration}", env)
     return dict(iteration=self.iteration, history=self.history)
+
+# %% ../nbs/10_train.ipynb #26dfdc81
+@patch
+def _kept_desc(self:Trainer) -> str:
+    k = self.exp.fsdp.keep_attention
+    return '' if not k else f", self-attention kept in {'all' if k < 0 else f'the last {k}'} blocks"
+
+@patch
+def _check_kept(self:Trainer):
+    "After the first step: say so if `fsdp.keep_attention` found no self-attention kernel to keep (no silent no-op)."
+    k = self.keep_attention
+    if k is not None and k.kept == 0:
+        log_info(f"fsdp.keep_attention={self.exp.fsdp.keep_attention} kept nothing: the attention ran as plain operators "
+                 f"(model.net.attn_backend={self.exp.model.net.attn_backend!r}, no fused kernel for it here), so every block "
+                 "still recomputes it. Use attn_backend=auto (or sdpa) to gain from it, or set fsdp.keep_attention=0", self.env)
 
 # %% ../nbs/10_train.ipynb #f75fe315
 @patch
