@@ -11,6 +11,9 @@ Prints s/iter, tokens/s/GPU and the peak memory of every GPU; writes bench/resul
     torchrun --nproc_per_node 8 bench/train_step.py --latent 16,90,160     # the seed's 720x1280 run, 8 GPUs
     python bench/train_step.py --preset tiny --latent 2,4,4 --iters 2 --warmup 1   # smoke test (CPU or 1 GPU)
 
+`--keep-attn k` keeps the self-attention output of the last k blocks for the backward (`fsdp.keep_attention`), `--memory-cap G`
+caps the caching allocator at G GiB (`trainer.gpu_memory_cap_gib`). The 2-GPU 720p recipe of the README:
+    torchrun --nproc_per_node 2 bench/train_step.py --latent 16,90,160 --iters 3 --warmup 1 --ema-offload --keep-attn 8 --act-offload 8 --memory-cap 69
 `--mem-trace` records one step's CUDA allocations on rank 0 and prints what is live at its peak (bench/memory_trace.py).
 `--act-offload` keeps the checkpointed block inputs in pinned host memory (`ActivationOffload`), `--ema-offload` keeps the EMA in host memory (4 bytes/parameter less per GPU; the update runs on the CPU behind the
 next step). Memory per GPU ≈ 20 bytes/parameter / (number of GPUs) for fp32 weights, gradients, AdamW states and EMA
