@@ -6,8 +6,8 @@
 __all__ = ['ATTN_BACKENDS', 'patchify', 'unpatchify', 'Patchify', 'PatchEmbed', 'Timesteps', 'TimestepEmbedding', 'RMSNorm',
            'VideoRopePosition3DEmb', 'apply_rope', 'normalize', 'LearnablePosEmbAxis', 'naive_attention',
            'check_attn_backend', 'attention', 'Attention', 'VideoAttn', 'GPT2FeedForward', 'ActivationOffload',
-           'DITBuildingBlock', 'GeneralDITTransformerBlock', 'KeepSelfAttention', 'FinalLayer', 'GeneralDIT',
-           'FourierFeatures', 'DiffusionNet']
+           'DITBuildingBlock', 'GeneralDITTransformerBlock', 'pick_blocks', 'KeepSelfAttention', 'FinalLayer',
+           'GeneralDIT', 'FourierFeatures', 'DiffusionNet']
 
 # %% ../nbs/02_dit.ipynb #02880b6d
 import math, functools, dataclasses, contextlib, weakref
@@ -580,6 +580,15 @@ _ATTN_KERNELS = ('_scaled_dot_product_cudnn_attention', '_scaled_dot_product_fla
                  '_scaled_dot_product_efficient_attention', '_scaled_dot_product_flash_attention_for_cpu',
                  '_flash_attn_forward')
 
+def pick_blocks(v, # True or −1 (or an instance of `cls`): all; k > 0: k of them; 0, False or None: none
+                n:int, # number of blocks
+                cls=(), # a settings class whose instances mean "all"
+                last:bool=False # the last k rather than the first k
+               ) -> list:
+    "Which of `n` blocks a per-block setting such as `fsdp.offload_activations=k` selects, as booleans."
+    k = 0 if not v else n if isinstance(v, bool) or (cls and isinstance(v, cls)) or int(v) < 0 else min(int(v), n)
+    return [i >= n - k if last else i < k for i in range(n)]
+
 class KeepSelfAttention:
     "Selective-checkpoint policy: keep the outputs of every self-attention kernel, recompute everything else."
     def __init__(self): self.kept = 0     # self-attention outputs kept so far (forward passes × blocks)
@@ -658,8 +667,7 @@ class GeneralDIT(nn.Module):
     @activation_offload.setter
     def activation_offload(self, v): # True/-1: every block; k > 0: the first k blocks; False/0/None: none; or an instance (all)
         off = (v if isinstance(v, ActivationOffload) else ActivationOffload()) if v else None
-        k = len(self.blocks) if isinstance(v, (bool, ActivationOffload)) or v is None or int(v) < 0 else int(v)
-        for i, b in enumerate(self.blocks.values()): b.offload = off if i < k else None
+        for b, on in zip(self.blocks.values(), pick_blocks(v, len(self.blocks), ActivationOffload)): b.offload = off if on else None
 
     @property
     def keep_attention(self):
@@ -668,9 +676,8 @@ class GeneralDIT(nn.Module):
     @keep_attention.setter
     def keep_attention(self, v): # True/-1: every block; k > 0: the last k blocks; False/0/None: none; or a policy (all)
         pol = (v if isinstance(v, KeepSelfAttention) else KeepSelfAttention()) if v else None
-        n = len(self.blocks)
-        k = n if isinstance(v, (bool, KeepSelfAttention)) or v is None or int(v) < 0 else int(v)
-        for i, b in enumerate(self.blocks.values()): b.keep_attention = pol if i >= n - k else None
+        for b, on in zip(self.blocks.values(), pick_blocks(v, len(self.blocks), KeepSelfAttention, last=True)):
+            b.keep_attention = pol if on else None
 
     @property
     def attn_backend(self) -> str: return self.cfg.attn_backend

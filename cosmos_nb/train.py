@@ -23,7 +23,7 @@ from torch.distributed.tensor import DTensor
 from .core import CosmosError, check, str2dtype, seed_everything, write_video, num_params, human_bytes
 from .config import (Experiment, OptimizerConfig, SchedulerConfig, get_experiment, parse_cli_args, parse_value,
                               flatten, EXPERIMENTS)
-from .dit import DiffusionNet, ActivationOffload, KeepSelfAttention
+from .dit import DiffusionNet, ActivationOffload, KeepSelfAttention, pick_blocks
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .checkpoint import load_released
 
@@ -301,20 +301,19 @@ def shard_model(model:DiffusionNet, # built on the meta device (or on the CPU)
     check(activation_checkpointing or not activation_offload, "activation offload needs activation checkpointing (fsdp.checkpoint=true)")
     check(activation_checkpointing or not keep_attention, "fsdp.keep_attention needs activation checkpointing (fsdp.checkpoint=true)")
     off = ActivationOffload() if activation_offload else None
-    n_off = len(names) if activation_offload is True or int(activation_offload) < 0 else int(activation_offload)
     keep = (attention_policy or KeepSelfAttention()) if keep_attention else None
-    n_keep = len(names) if keep_attention is True or int(keep_attention) < 0 else int(keep_attention)
+    offloaded, kept_in = pick_blocks(activation_offload, len(names)), pick_blocks(keep_attention, len(names), last=True)
     for i, name in enumerate(names):
         blk = model.net.blocks[name]
-        kept = keep is not None and i >= len(names) - n_keep
+        kept, offl = kept_in[i], off is not None and offloaded[i]
         if activation_checkpointing:
             ckw = dict(context_fn=keep.context) if kept else {}
-            blk = (OffloadingCheckpointWrapper(blk, off, **ckw) if off and i < n_off else
+            blk = (OffloadingCheckpointWrapper(blk, off, **ckw) if offl else
                    checkpoint_wrapper(blk, checkpoint_impl=CheckpointImpl.NO_REENTRANT, **ckw))
             model.net.blocks[name] = blk
         last = i == len(names) - 1
         fully_shard(blk, reshard_after_forward=reshard_after_forward and not last, **kw)
-        how = ['inputs offloaded' if off and i < n_off else '', 'self-attention kept' if kept else '']
+        how = ['inputs offloaded' if offl else '', 'self-attention kept' if kept else '']
         units.append(f"net.blocks.{name}" + (f" (checkpointed{''.join(', ' + h for h in how if h)})" if activation_checkpointing else ''))
     fully_shard(model.logvar, reshard_after_forward=reshard_after_forward, **kw); units.append('logvar')
     fully_shard(model, reshard_after_forward=None if reshard_after_forward else False, **kw); units.append('(root)')  # None: FSDP's root heuristic
