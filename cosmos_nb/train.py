@@ -648,10 +648,8 @@ def _make_model(self:Trainer, base:DiffusionNet):
               "fsdp.offload_activations≠0 needs fsdp.checkpoint=true (the offloaded tensors are the checkpointed block inputs)")
         model.net.activation_offload = self.exp.fsdp.offload_activations
         check(self.exp.fsdp.checkpoint or not self.exp.fsdp.keep_attention, "fsdp.keep_attention≠0 needs fsdp.checkpoint=true")
-        if self.keep_attention is not None:
-            model.net.keep_attention = self.exp.fsdp.keep_attention
-            for b in model.net.blocks.values():                       # one policy for all: the trainer reads its count
-                if b.keep_attention is not None: b.keep_attention = self.keep_attention
+        picked = pick_blocks(self.exp.fsdp.keep_attention, len(model.net.blocks), last=True)
+        for b, on in zip(model.net.blocks.values(), picked): b.keep_attention = self.keep_attention if on else None   # one policy: the trainer reads its count
         self.model = self.fwd = model
         if env.world_size > 1:
             self.ddp = self.fwd = DDP(model, device_ids=[env.local_rank] if env.device.type == 'cuda' else None,
