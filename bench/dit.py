@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dit_forward import forward_flops, timed
 from cosmos_nb.config import dit_config
 from cosmos_nb.dit import GeneralDIT
+from cosmos_nb.memory import MemoryPlan
 
 BASELINE = {('forward', '16x88x160'): 4.39, ('fwd+bwd', '16x88x160'): 19.37, ('fwd+bwd', '16x48x48'): 1.62}
 
@@ -54,7 +55,7 @@ def main():
             net.attn_backend = be
             passes = [('forward', 1), ('fwd+bwd', 3)] if (T, H, W) == (16, 88, 160) else [('fwd+bwd', 3)]
             for name, mult in passes:
-                net.use_checkpoint = name != 'forward'
+                MemoryPlan(checkpoint=name != 'forward').apply(net)
                 def step():
                     if name == 'forward':
                         with torch.no_grad(): net(x, c, t5)

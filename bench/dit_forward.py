@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from cosmos_nb.config import dit_config
 from cosmos_nb.dit import GeneralDIT
+from cosmos_nb.memory import MemoryPlan
 
 
 def forward_flops(cfg, B, T, H, W, M=512):
@@ -85,7 +86,7 @@ def main():
     except torch.cuda.OutOfMemoryError as e: rows['forward'] = dict(error=f"OOM: {str(e)[:200]}")
 
     # forward + backward (training step without the optimizer)
-    net.use_checkpoint = not a.no_checkpoint
+    MemoryPlan(checkpoint=not a.no_checkpoint).apply(net)
     def step():
         out = net(x, c, t5, fps=fps)
         out.float().square().mean().backward()

@@ -12,7 +12,7 @@ random latents and T5 embeddings (no tokenizer, no data loading: the DiT step al
 
 Prints s/iter, tokens/s and the peak memory; appends to bench/results/lora_step.json. Target (issue #8): the full
 720x1280x121 on one GPU with peak memory <= 40 GiB (so it also fits a 48 GB card). `--act-offload` keeps the
-checkpointed block inputs in pinned host memory (`cosmos_nb.dit.ActivationOffload`, fsdp.offload_activations=true).
+checkpointed block inputs in pinned host memory (`cosmos_nb.memory.ActivationOffload`, fsdp.offload_activations=true).
 """
 import argparse, json, os, platform, resource, time
 from pathlib import Path
@@ -21,8 +21,9 @@ import torch
 from cosmos_nb.config import dit_config, LoRAConfig, OptimizerConfig, SchedulerConfig
 from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures
 from cosmos_nb.diffusion import edm_loss, sample_sigma, text_dropout
-from cosmos_nb.train import apply_lora, make_optimizer, make_scheduler, PowerEMA, clip_grad_norm_
-from cosmos_nb.lora import lora_info
+from cosmos_nb.optim import make_optimizer, make_scheduler, PowerEMA, clip_grad_norm_
+from cosmos_nb.lora import lora_info, apply_lora
+from cosmos_nb.memory import MemoryPlan
 
 
 @torch.no_grad()
@@ -63,12 +64,10 @@ def main():
 
     t0 = time.perf_counter()
     model = random_base(cfg, dev, dt)
-    model = apply_lora(model, LoRAConfig(enabled=True, rank=a.rank, scale=1.0, first_nblocks=min(a.blocks, cfg.num_blocks)))
+    apply_lora(model, LoRAConfig(enabled=True, rank=a.rank, scale=1.0, first_nblocks=min(a.blocks, cfg.num_blocks)))
     with torch.no_grad():                                  # as Trainer._make_model: trained params fp32, the rest bf16
         for p in model.parameters(): p.data = p.data.to(dev, torch.float32 if p.requires_grad else dt)
-    model.net.use_checkpoint = not a.no_checkpoint
-    model.net.activation_offload = a.act_offload
-    model.net.keep_attention = a.keep_attn
+    MemoryPlan(checkpoint=not a.no_checkpoint, offload=a.act_offload, keep_attention=a.keep_attn).apply(model)   # as Trainer._make_model
     trainable = [p for p in model.parameters() if p.requires_grad]
     info = lora_info(model)
     opt = make_optimizer(trainable, OptimizerConfig(lr=1e-4))

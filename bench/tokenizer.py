@@ -1,7 +1,7 @@
 """Speed and peak memory of the CV8x8x8 video tokenizer's kernel variants (issue #4, point 5).
 
 Builds the full 720p `Cosmos-Tokenize1-CV8x8x8` network of `cosmos_nb.tokenizer` with random weights (bf16, CUDA),
-sets `torch.backends.cudnn.benchmark = True`, and for every kernel variant in `cosmos_nb.tokenizer.KERNELS`
+sets `torch.backends.cudnn.benchmark = True`, and for every kernel variant in `cosmos_nb.tokenizer_layers.KERNELS`
 ('reference' = the straightforward NCDHW path, 'fast' = the default, and the 'fast_*' alternatives), untiled, plus
 the default variant tiled 512/128:
 
@@ -25,7 +25,8 @@ import argparse, json, math, platform, statistics, sys, time
 from pathlib import Path
 import torch
 from cosmos_nb.config import TokenizerConfig
-from cosmos_nb.tokenizer import VideoTokenizer, KERNELS, DEFAULT_KERNELS
+from cosmos_nb.tokenizer import VideoTokenizer
+from cosmos_nb.tokenizer_layers import KERNELS, DEFAULT_KERNELS
 
 GiB = 2 ** 30
 BASELINE = dict(encode=0.52, decode=0.90)   # seconds, 1×3×121×704×1280 bf16 on one H100 (the issue's numbers)

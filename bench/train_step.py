@@ -25,10 +25,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from cosmos_nb.config import dit_config, OptimizerConfig, SchedulerConfig
-from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures, KeepSelfAttention
+from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures
+from cosmos_nb.memory import MemoryPlan
 from cosmos_nb.diffusion import edm_loss, sample_sigma
-from cosmos_nb.train import (init_distributed, fsdp_mesh, shard_model, make_optimizer, make_scheduler, PowerEMA,
-                             clip_grad_norm_, sharding_group, _local)
+from cosmos_nb.parallel import init_distributed, fsdp_mesh, shard_model, sharding_group, local_shard
+from cosmos_nb.optim import make_optimizer, make_scheduler, PowerEMA, clip_grad_norm_
 
 
 @torch.no_grad()
@@ -36,7 +37,7 @@ def random_init(model, seed=0):
     "Random values for every local shard (the numbers do not matter for timing) and the constant buffers."
     gens = {}
     for p in model.parameters():
-        t = _local(p)
+        t = local_shard(p)
         g = gens.setdefault(t.device, torch.Generator(device=t.device).manual_seed(seed))
         t.copy_(torch.randn(t.shape, generator=g, device=t.device).mul_(0.02).to(t))
     for m in model.modules():
@@ -75,8 +76,8 @@ def main():
     t0 = time.perf_counter()
     with torch.device('meta'): model = DiffusionNet(cfg)
     mesh = fsdp_mesh(env, a.sharding_group)
-    units = shard_model(model, mesh, dt, torch.float32, activation_checkpointing=not a.no_checkpoint, activation_offload=a.act_offload,
-                        keep_attention=a.keep_attn, attention_policy=(keep := KeepSelfAttention()))
+    plan = MemoryPlan(checkpoint=not a.no_checkpoint, offload=a.act_offload, keep_attention=a.keep_attn).apply(model)   # as Trainer._make_model
+    units = shard_model(model, mesh, dt, torch.float32)
     if env.is_main and units[-1].startswith('(gradients'): print(' ', units[-1], flush=True)
     model.to_empty(device=dev)
     random_init(model, seed=env.rank)
@@ -171,7 +172,7 @@ def main():
         res = dict(preset=a.preset, latent=[cfg.in_channels, T, H, W], tokens=tokens, world_size=env.world_size,
                    sharding=('full shard' if g == env.world_size else f'hybrid, groups of {g}'), device=card,
                    precision=a.precision, activation_checkpointing=not a.no_checkpoint, ema=not a.no_ema,
-                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, keep_attention=a.keep_attn, attention_kept_per_step=(keep.kept/(a.warmup + a.iters) if a.keep_attn else None), memory_cap_gib=a.memory_cap or None, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
+                   ema_offload=bool(a.ema_offload and not a.no_ema), activation_offload=a.act_offload, keep_attention=a.keep_attn, attention_kept_per_step=(plan.attention.kept/(a.warmup + a.iters) if a.keep_attn else None), memory_cap_gib=a.memory_cap or None, alloc_conf=os.environ.get('PYTORCH_CUDA_ALLOC_CONF', ''),
                    s_per_iter_all=[round(t, 3) for t in times],
                    attn_backend=a.backend, iters=a.iters, warmup=a.warmup, build_s=round(build_s, 1),
                    s_per_iter=round(max(r['s_per_iter'] for r in allr), 4),

@@ -13,7 +13,7 @@ __all__ = ['DIT_PRESETS', 'TOKENIZER_PRESETS', 'EXPERIMENTS', 'DiTConfig', 'dit_
            'text2world_14b_example_hdvila', 'text2world_7b_lora_example_cosmos_nemo_assets', 'text2world_tiny_example',
            'text2world_tiny_lora_example', 'get_experiment', 'parse_cli_args', 'show_experiment', 'show_experiment_cli']
 
-# %% ../nbs/01_config.ipynb #3ed4c5d0
+# %% ../nbs/01_config.ipynb #5ae643bf
 import os, ast, copy, dataclasses, difflib, json, types, typing
 from dataclasses import dataclass, field, fields, is_dataclass, asdict
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Optional, Tuple
 from fastcore.script import call_parse
 from .core import CosmosError, check
 
-# %% ../nbs/01_config.ipynb #525845da
+# %% ../nbs/01_config.ipynb #e2267568
 @dataclass
 class DiTConfig:
     "Hyper-parameters of the Cosmos `GeneralDIT` (names as in the reference)."
@@ -60,7 +60,7 @@ class DiTConfig:
     @property
     def head_dim(self): return self.model_channels // self.num_heads
 
-# %% ../nbs/01_config.ipynb #9d881034
+# %% ../nbs/01_config.ipynb #cf9dadc2
 DIT_PRESETS = {
     '7b':  dict(model_channels=4096, num_blocks=28, num_heads=32,
                 rope_h_extrapolation_ratio=1.0, rope_w_extrapolation_ratio=1.0, rope_t_extrapolation_ratio=2.0,
@@ -77,7 +77,7 @@ def dit_config(name:str, **kwargs) -> DiTConfig:
     check(name in DIT_PRESETS, f"unknown network preset {name!r}: use one of {list(DIT_PRESETS)}")
     return DiTConfig(**{**DIT_PRESETS[name], **kwargs})
 
-# %% ../nbs/01_config.ipynb #e9b53c92
+# %% ../nbs/01_config.ipynb #491ac719
 @dataclass
 class TokenizerNetConfig:
     "Architecture of the CV8x8x8 causal video autoencoder (names as in the reference)."
@@ -120,7 +120,7 @@ class TokenizerConfig:
     @property
     def latent_chunk_duration(self) -> int: return 1 + (self.pixel_chunk_duration - 1)//self.net.temporal_compression
 
-# %% ../nbs/01_config.ipynb #6c574ad1
+# %% ../nbs/01_config.ipynb #01c6c90a
 @dataclass
 class EMAConfig:
     "Power-function EMA (EDM2 style) of the trained weights, kept in fp32."
@@ -253,7 +253,7 @@ class Experiment:
     trainer:TrainerConfig=field(default_factory=TrainerConfig)
     checkpoint:CheckpointConfig=field(default_factory=CheckpointConfig)
 
-# %% ../nbs/01_config.ipynb #5852b713
+# %% ../nbs/01_config.ipynb #e4d0dfef
 def flatten(cfg, prefix:str='') -> dict:
     "`{dotted.name: value}` for every leaf field of a (nested) dataclass."
     out = {}
@@ -271,7 +271,7 @@ def config_str(cfg) -> str:
 def _exp_str(self): return f"Experiment {self.job.name!r}\n" + config_str(self)
 Experiment.__str__ = _exp_str
 
-# %% ../nbs/01_config.ipynb #dd981155
+# %% ../nbs/01_config.ipynb #c9603bb2
 _TRUE, _FALSE = {'true', '1', 'yes', 'on'}, {'false', '0', 'no', 'off'}
 
 def _parse_scalar(tp, s:str, key:str):
@@ -309,7 +309,7 @@ def parse_value(tp, s:str, key:str='value'):
         return tuple(vals) if origin is tuple else vals
     return _parse_scalar(tp, s, key)
 
-# %% ../nbs/01_config.ipynb #a9d9e1f7
+# %% ../nbs/01_config.ipynb #96391be7
 def _field_types(cls):
     return typing.get_type_hints(cls)
 
@@ -338,7 +338,7 @@ def apply_overrides(cfg, overrides) -> object:
         set_override(cfg, k.strip(), v)
     return cfg
 
-# %% ../nbs/01_config.ipynb #52707a2b
+# %% ../nbs/01_config.ipynb #99873036
 EXPERIMENTS = {}
 
 def experiment(f):
@@ -422,7 +422,7 @@ def text2world_7b_lora_example_cosmos_nemo_assets() -> Experiment:
     e.checkpoint.save_iter, e.checkpoint.broadcast_via_filesystem = 1000, True
     return e
 
-# %% ../nbs/01_config.ipynb #76996725
+# %% ../nbs/01_config.ipynb #79887eea
 def _tiny(e:Experiment, name:str) -> Experiment:
     e.job.name = name
     e.model.net = dit_config('tiny')
@@ -451,7 +451,7 @@ def text2world_tiny_lora_example() -> Experiment:
     e.model.lora.first_nblocks, e.trainer.context_parallel_size = 2, 1
     return e
 
-# %% ../nbs/01_config.ipynb #c4c9f230
+# %% ../nbs/01_config.ipynb #054fd22d
 def get_experiment(name:str, overrides=None) -> Experiment:
     "The registered experiment `name` with `['key=value', …]` overrides applied."
     if name not in EXPERIMENTS:
@@ -467,7 +467,7 @@ def parse_cli_args(args) -> Tuple[str, list]:
     check(len(names) == 1, "name exactly one experiment, e.g. experiment=text2world_tiny_example; registered: " + ', '.join(EXPERIMENTS))
     return names[0], [a for a in args if not a.startswith('experiment=')]
 
-# %% ../nbs/01_config.ipynb #e9095478
+# %% ../nbs/01_config.ipynb #61d96d43
 def show_experiment(args=None) -> str:
     "The resolved config of `experiment=NAME key=value …`, or the list of experiments when no name is given."
     args = list(args or [])
@@ -484,5 +484,5 @@ def show_experiment_cli():
     try: print(show_experiment(sys.argv[1:]))
     except CosmosError as err: sys.exit(f"error: {err}")
 
-# %% ../nbs/01_config.ipynb #80eed9d3
+# %% ../nbs/01_config.ipynb #0cd7f477
 if __name__ == '__main__' and '__file__' in globals(): show_experiment_cli()  # python -m cosmos_nb.config

@@ -4,23 +4,25 @@
 
 # %% auto #0
 __all__ = ['CosmosError', 'check', 'in_test', 'has_cuda', 'has_flash_attn', 'default_device', 'str2dtype', 'seed_everything',
-           'human_bytes', 'num_params', 'ensure_ffmpeg', 'write_video', 'make_toy_video']
+           'human_bytes', 'short_list', 'num_params', 'ensure_ffmpeg', 'write_video', 'make_toy_video', 'log_info',
+           'clean_name']
 
-# %% ../nbs/00_core.ipynb #58dab5ab
-import os, random, shutil, math
+# %% ../nbs/00_core.ipynb #ae15bb5f
+import os, sys, random, shutil, math, datetime
 import numpy as np
 import torch
+from tqdm import tqdm
 
-# %% ../nbs/00_core.ipynb #48665c2c
+# %% ../nbs/00_core.ipynb #71703ff6
 class CosmosError(Exception):
     "An error caused by the user's input or files; its message says what to do."
 
-# %% ../nbs/00_core.ipynb #b0813a02
+# %% ../nbs/00_core.ipynb #e81200c2
 def check(cond, msg:str):
     "Raise `CosmosError(msg)` unless `cond` holds."
     if not cond: raise CosmosError(msg)
 
-# %% ../nbs/00_core.ipynb #80866cc6
+# %% ../nbs/00_core.ipynb #a751d78b
 def in_test() -> bool:
     "True when running under `nbdev_test` (which sets `IN_TEST`) or pytest."
     return bool(os.environ.get('IN_TEST')) or 'PYTEST_CURRENT_TEST' in os.environ
@@ -40,7 +42,7 @@ def default_device() -> torch.device:
     "`cuda` (the current device) when available, else `cpu`."
     return torch.device('cuda', torch.cuda.current_device()) if has_cuda() else torch.device('cpu')
 
-# %% ../nbs/00_core.ipynb #d91a29d2
+# %% ../nbs/00_core.ipynb #a13b138d
 _DTYPES = {'fp32': torch.float32, 'float32': torch.float32, 'float': torch.float32,
            'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16,
            'fp16': torch.float16, 'float16': torch.float16, 'half': torch.float16}
@@ -51,7 +53,7 @@ def str2dtype(d) -> torch.dtype:
     check(isinstance(d, str) and d.lower() in _DTYPES, f"unknown dtype {d!r}: use one of {sorted(set(_DTYPES))}")
     return _DTYPES[d.lower()]
 
-# %% ../nbs/00_core.ipynb #3540346b
+# %% ../nbs/00_core.ipynb #c82ba9cf
 def seed_everything(seed:int=0, # base seed
                     rank:int=0  # data-parallel rank, added to the seed
                    ) -> int:
@@ -61,18 +63,23 @@ def seed_everything(seed:int=0, # base seed
     if torch.cuda.is_available(): torch.cuda.manual_seed_all(s)
     return s
 
-# %% ../nbs/00_core.ipynb #32c7b4a7
+# %% ../nbs/00_core.ipynb #bf88f161
 def human_bytes(n:float) -> str:
     "`n` bytes as a short human-readable string (binary units)."
     for u in ['B', 'KiB', 'MiB', 'GiB', 'TiB']:
         if abs(n) < 1024 or u == 'TiB': return f"{n:.1f} {u}" if u != 'B' else f"{int(n)} B"
         n /= 1024
 
+def short_list(items, n:int=5) -> str:
+    "The first `n` of `items`, comma-separated, and how many more there are (for error messages)."
+    items = [str(i) for i in items]
+    return ', '.join(items[:n]) + (f", … and {len(items) - n} more" if len(items) > n else '')
+
 def num_params(m:torch.nn.Module, trainable:bool=False) -> int:
     "Number of parameters of `m` (only those with `requires_grad` if `trainable`)."
     return sum(p.numel() for p in m.parameters() if p.requires_grad or not trainable)
 
-# %% ../nbs/00_core.ipynb #bb5af5a5
+# %% ../nbs/00_core.ipynb #55042733
 def ensure_ffmpeg() -> str:
     "Make sure mediapy finds an ffmpeg binary; returns its path."
     import mediapy as media
@@ -84,7 +91,7 @@ def ensure_ffmpeg() -> str:
     media.set_ffmpeg(exe)
     return exe
 
-# %% ../nbs/00_core.ipynb #bf3b07d7
+# %% ../nbs/00_core.ipynb #53e92ef9
 def write_video(path, # output `.mp4` path (parent folders are created)
                 frames, # uint8 `[T,H,W,3]` array/tensor, or float in [0,1]
                 fps:float=24, # frames per second stored in the file
@@ -101,7 +108,7 @@ def write_video(path, # output `.mp4` path (parent folders are created)
     media.write_video(str(path), frames, fps=fps, **kw)
     return path
 
-# %% ../nbs/00_core.ipynb #d420833f
+# %% ../nbs/00_core.ipynb #2ab41c55
 def make_toy_video(num_frames:int=33, # number of frames
                    height:int=64, # frame height
                    width:int=96, # frame width
@@ -123,3 +130,19 @@ def make_toy_video(num_frames:int=33, # number of frames
         m = np.exp(-((xx-cx)**2 + (yy-cy)**2)/(2*r*r))[..., None]                       # (T,H,W,1)
         base = base*(1-m) + c*m
     return (np.clip(base, 0, 1)*255).astype(np.uint8)
+
+# %% ../nbs/00_core.ipynb #42c90011
+def log_info(msg:str, # the message
+             env=None): # only the main process prints: an object with `is_main` (a `DistEnv`), or None: always
+    "Print `msg` with the reference's log prefix, above the progress bar if one is shown."
+    if env is not None and not env.is_main: return
+    tqdm.write(f"[{datetime.datetime.now():%m-%d %H:%M:%S}|INFO|cosmos_nb/train.py] {msg}", file=sys.stdout)
+    sys.stdout.flush()
+
+# %% ../nbs/00_core.ipynb #0534bca8
+_WRAPPER_PARTS = ('_checkpoint_wrapped_module.', '_orig_mod.', '_fsdp_wrapped_module.')
+
+def clean_name(name:str) -> str:
+    "A parameter name without the prefixes added by activation-checkpoint, DDP, compile or FSDP wrappers (the released key)."
+    for s in _WRAPPER_PARTS: name = name.replace(s, '')
+    return name[len('module.'):] if name.startswith('module.') else name

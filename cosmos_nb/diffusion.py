@@ -6,21 +6,21 @@
 __all__ = ['edm_scalings', 'sample_sigma', 'text_dropout', 'denoise', 'edm_loss', 'karras_sigmas', 'guided_denoiser',
            'sample_euler', 'sample_res2ab']
 
-# %% ../nbs/07_diffusion.ipynb #4bbd2bc2
+# %% ../nbs/07_diffusion.ipynb #5c669373
 import math
 import numpy as np
 import torch
 import torch.nn.functional as F
 from .core import CosmosError, check, str2dtype
 
-# %% ../nbs/07_diffusion.ipynb #ecf2bc4f
+# %% ../nbs/07_diffusion.ipynb #5ff7ff6b
 def edm_scalings(sigma:torch.Tensor, # noise level(s), any shape
                  sigma_data:float=0.5): # std of the clean latents
     "`(c_skip, c_out, c_in, c_noise)` of EDM for noise level `sigma`, in `sigma`'s dtype."
     s2 = sigma**2 + sigma_data**2
     return sigma_data**2/s2, sigma*sigma_data/s2.sqrt(), 1/s2.sqrt(), 0.25*sigma.log()
 
-# %% ../nbs/07_diffusion.ipynb #c8113df7
+# %% ../nbs/07_diffusion.ipynb #91af14ec
 def sample_sigma(batch_size:int, # number of samples
                  rng:np.random.Generator=None, # NumPy generator (the reference seeds NumPy with seed + rank)
                  p_mean:float=0.0, p_std:float=1.0, # log-normal parameters
@@ -30,7 +30,7 @@ def sample_sigma(batch_size:int, # number of samples
     u = torch.from_numpy(rng.uniform(size=batch_size)).double()
     return (torch.special.ndtri(u)*p_std + p_mean).exp().float()*multiplier
 
-# %% ../nbs/07_diffusion.ipynb #7a88d1e1
+# %% ../nbs/07_diffusion.ipynb #f76e4cfa
 def text_dropout(emb:torch.Tensor, # T5 embeddings `[B, L, D]`
                  p:float, # probability of dropping a sample's text
                  generator:torch.Generator=None):
@@ -39,7 +39,7 @@ def text_dropout(emb:torch.Tensor, # T5 embeddings `[B, L, D]`
     keep = (torch.rand(emb.shape[0], generator=generator) >= p).to(emb.dtype).to(emb.device)   # (B,)
     return emb*keep[:, None, None]
 
-# %% ../nbs/07_diffusion.ipynb #ac964bc1
+# %% ../nbs/07_diffusion.ipynb #c305732e
 def denoise(net, # callable `net(x, timesteps, crossattn_emb, **cond)` returning the raw output F
             x_sigma:torch.Tensor, # noisy latent `[B, C, T, H, W]`
             sigma:torch.Tensor, # noise levels `[B]`
@@ -50,7 +50,7 @@ def denoise(net, # callable `net(x, timesteps, crossattn_emb, **cond)` returning
     F_ = net(x_sigma*c_in, c_noise.flatten(), **cond)                         # (B,C,T,H,W)
     return c_skip*x_sigma + c_out*F_, F_
 
-# %% ../nbs/07_diffusion.ipynb #f87c656f
+# %% ../nbs/07_diffusion.ipynb #d54bf082
 def edm_loss(net, # the DiT (raw-output network)
              logvar, # callable `c_noise [B] -> u [B, 1]` (the `logvar` head), or None for the plain EDM loss
              x0:torch.Tensor, # clean latents `[B, C, T, H, W]` (already × σ_data-normalised)
@@ -78,7 +78,7 @@ def edm_loss(net, # the DiT (raw-output network)
     return dict(loss=loss, edm=red(edm).detach()*loss_scale, logvar=u.detach().float().mean(),
                 mse=((x0 - x0_pred)**2).mean().detach(), sigma=sigma.detach())
 
-# %% ../nbs/07_diffusion.ipynb #83b3e0e5
+# %% ../nbs/07_diffusion.ipynb #65728256
 def karras_sigmas(num_steps:int=35, sigma_max:float=80.0, sigma_min:float=0.0002, rho:float=7.0,
                   append_zero:bool=True) -> torch.Tensor:
     "The Karras et al. σ schedule (float32, decreasing), computed as diffusers 0.32.2's `EDMEulerScheduler` does."
@@ -87,7 +87,7 @@ def karras_sigmas(num_steps:int=35, sigma_max:float=80.0, sigma_min:float=0.0002
     s = (hi + ramp*(lo - hi))**rho
     return torch.cat([s, s.new_zeros(1)]) if append_zero else s
 
-# %% ../nbs/07_diffusion.ipynb #35c5b79c
+# %% ../nbs/07_diffusion.ipynb #8b391891
 def guided_denoiser(net, # raw-output network `net(x, timesteps, crossattn_emb, **cond)`
                     cond:dict, # keyword inputs for the conditional pass (`crossattn_emb`, fps, padding_mask)
                     uncond:dict=None, # the same for the unconditional pass (negative prompt or zeros); None: no CFG
@@ -106,7 +106,7 @@ def guided_denoiser(net, # raw-output network `net(x, timesteps, crossattn_emb, 
         return c_skip*x.float() + c_out*Fo.float()
     return fn
 
-# %% ../nbs/07_diffusion.ipynb #d7feb374
+# %% ../nbs/07_diffusion.ipynb #05752ebb
 def sample_euler(denoiser, # `(x, sigma) -> x0_pred`, e.g. from `guided_denoiser`
                  noise:torch.Tensor, # standard normal noise, the latent's shape
                  sigmas:torch.Tensor=None, # decreasing σ schedule ending in 0 (default: `karras_sigmas()`)
@@ -127,7 +127,7 @@ def sample_euler(denoiser, # `(x, sigma) -> x0_pred`, e.g. from `guided_denoiser
         x = x + (x - x0)/s*(s_next - s)                                 # Euler step of dx/dσ = (x − x̂0)/σ
     return x
 
-# %% ../nbs/07_diffusion.ipynb #2d01d7d6
+# %% ../nbs/07_diffusion.ipynb #9e512142
 def sample_res2ab(denoiser, # `(x, sigma) -> x0_pred`
                   noise:torch.Tensor, # standard normal noise
                   num_steps:int=35, sigma_max:float=80.0, sigma_min:float=0.002, rho:float=7.0,

@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_PROMPT', 'CAPTIONS_JSON', 'TOKENIZER_DIR', 'read_caption', 'collect_captions', 'prepare_embeddings',
            'Problem', 'DatasetReport', 'check_dataset', 'load_video_tokenizer', 'window_settings', 'prepare_cli']
 
-# %% ../nbs/06_prepare.ipynb #2f32df61
+# %% ../nbs/06_prepare.ipynb #9c218bfb
 import os, sys, json, logging
 from collections import Counter
 from dataclasses import dataclass
@@ -14,14 +14,16 @@ from pathlib import Path
 import numpy as np
 import torch
 from fastcore.script import call_parse
+from tqdm.auto import tqdm
 from .core import CosmosError, check, default_device
 from .config import DatasetConfig, TokenizerConfig, get_experiment
 from .text import T5_DIR, T5_MAX_LENGTH, T5TextEncoder, load_t5_tokenizer, read_t5_embedding, write_t5_embedding
 from .data import (VIDEOS, METAS, T5_XXL, list_videos, caption_path, t5_embedding_path, open_video, video_fps,
                             frame_windows, _size)
 from .data import cache_latents as write_latent_cache
+from .tokenizer import load_tokenizer
 
-# %% ../nbs/06_prepare.ipynb #2080e4bb
+# %% ../nbs/06_prepare.ipynb #b46ebab7
 _log = logging.getLogger('cosmos_nb.prepare')
 DEFAULT_PROMPT = "A video of sks teal robot."     # the seed's example prompt
 
@@ -51,7 +53,7 @@ def collect_captions(dataset_dir, # dataset folder with videos/
     check(not empty, f"{len(empty)} caption files are empty (e.g. {empty[0] if empty else ''})")
     return caps
 
-# %% ../nbs/06_prepare.ipynb #d212eafd
+# %% ../nbs/06_prepare.ipynb #ea5de153
 CAPTIONS_JSON = 'captions.json'     # in t5_xxl/: {video stem: the caption its embedding was computed from}
 
 def _read_manifest(dataset_dir) -> dict:
@@ -72,7 +74,6 @@ def prepare_embeddings(dataset_dir, # dataset folder with videos/*.mp4
                        device=None, offload:bool=False, batch_size:int=8,
                        progress:bool=True) -> dict:
     "Write `metas/*.txt` (with `prompt`) and one T5 embedding per video into `t5_xxl/`; up-to-date ones are skipped."
-    from tqdm.auto import tqdm
     check(emb_format in ('pickle', 'safetensors'), f"--emb_format is pickle or safetensors, got {emb_format!r}")
     d = Path(dataset_dir)
     caps, manifest = collect_captions(d, prompt), _read_manifest(d)
@@ -94,7 +95,7 @@ def prepare_embeddings(dataset_dir, # dataset folder with videos/*.mp4
         _write_manifest(d, manifest)
     return res
 
-# %% ../nbs/06_prepare.ipynb #48e94f3c
+# %% ../nbs/06_prepare.ipynb #ff8ab1c1
 @dataclass
 class Problem:
     "One finding of the dataset doctor."
@@ -128,7 +129,7 @@ class DatasetReport:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06_prepare.ipynb #3179426d
+# %% ../nbs/06_prepare.ipynb #7f4137ea
 def _rel(root, p) -> str:
     try: return str(Path(p).relative_to(root))
     except ValueError: return str(p)
@@ -162,7 +163,7 @@ def _check_embedding(rep, root, ep, max_length):
     if arr.dtype != np.float16: rep.warn(rel, f"dtype {arr.dtype}: the seed's embeddings are float16 (training upcasts to float32 anyway)")
     return arr
 
-# %% ../nbs/06_prepare.ipynb #c6dbb296
+# %% ../nbs/06_prepare.ipynb #4fd00946
 def check_dataset(dataset_dir, # dataset folder
                   num_frames:int=121, # frames per training window
                   sequence_interval:int=1, # step between the frames of a window
@@ -217,13 +218,11 @@ def check_dataset(dataset_dir, # dataset folder
             if p.suffix in exts and p.stem not in stems: rep.warn(_rel(root, p), "has no matching video in videos/: ignored")
     return rep
 
-# %% ../nbs/06_prepare.ipynb #0ccacad9
+# %% ../nbs/06_prepare.ipynb #05a68394
 TOKENIZER_DIR = 'checkpoints/Cosmos-Tokenize1-CV8x8x8-720p'
 
 def load_video_tokenizer(tokenizer_dir=TOKENIZER_DIR, cfg:TokenizerConfig=None, device='cpu'):
     "The video tokenizer (`cosmos_nb.tokenizer.load_tokenizer`) for the latent cache."
-    try: from cosmos_nb.tokenizer import load_tokenizer
-    except ImportError as e: raise CosmosError(f"--cache_latents needs cosmos_nb.tokenizer ({e})") from None
     return load_tokenizer(tokenizer_dir, cfg=cfg or TokenizerConfig(), device=device)
 
 def window_settings(experiment:str=None, num_frames:int=None, video_size=None, sequence_interval:int=None,
@@ -235,7 +234,7 @@ def window_settings(experiment:str=None, num_frames:int=None, video_size=None, s
                 sequence_interval=sequence_interval or d.sequence_interval,
                 start_frame_interval=start_frame_interval or d.start_frame_interval), tok
 
-# %% ../nbs/06_prepare.ipynb #1d2e10e5
+# %% ../nbs/06_prepare.ipynb #1efc42a4
 def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_dir, experiment, num_frames, video_size,
          sequence_interval, start_frame_interval, overwrite, emb_format, device, offload, batch_size) -> int:
     win, tok_cfg = window_settings(experiment, num_frames, video_size, sequence_interval, start_frame_interval)
@@ -254,7 +253,7 @@ def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_d
         print(f"{c['folder']}: {c['encoded']} windows encoded, {c['skipped']} already cached")
     return 0
 
-# %% ../nbs/06_prepare.ipynb #b3736271
+# %% ../nbs/06_prepare.ipynb #769c4736
 @call_parse
 def prepare_cli(dataset_path:str='datasets/cosmos_nemo_assets', # dataset folder with videos/*.mp4
          prompt:str=None, # caption for every video (written to metas/<video>.txt where absent); default: read metas/*.txt

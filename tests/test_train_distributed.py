@@ -87,7 +87,7 @@ def _load(path): return torch.load(path, map_location='cpu', weights_only=True)
 
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
-    from cosmos_nb.data import make_demo_dataset
+    from cosmos_nb.quickstart import make_demo_dataset
     return make_demo_dataset(tmp_path_factory.mktemp('data')/'ds', n_videos=2, num_frames=17, emb_dim=32)
 
 @pytest.fixture(scope='module')
@@ -166,8 +166,8 @@ def test_lora_ddp_two_ranks(dataset, tmp_path):
     assert all(r['parallel'].startswith('DDP + LoRA') and r['sharding']['placements'] == 'unsharded' for r in reps)
     assert all('checkpointed inputs in host memory' in r['parallel'] for r in reps), reps[0]['parallel']
     ck = tmp_path/'posttraining'/'diffusion_text2world'/'text2world_tiny_lora_example'/'checkpoints'
-    assert sorted(p.name for p in ck.iterdir()) == ['iter_000000002.pt', 'iter_000000002_model.pt', 'iter_000000002_train_state',
-                                                    'latest_checkpoint.txt']
+    assert sorted(p.name for p in ck.iterdir()) == ['iter_000000002.pt', 'iter_000000002_adapter', 'iter_000000002_model.pt',
+                                                    'iter_000000002_train_state', 'latest_checkpoint.txt']
     obj = _load(ck/'iter_000000002_model.pt')
     assert obj['trained_data_record'] == {'image': 0, 'video': 4, 'iteration': 2}
     from cosmos_nb.config import dit_config
@@ -175,6 +175,10 @@ def test_lora_ddp_two_ranks(dataset, tmp_path):
     from cosmos_nb.lora import load_lora_for_inference
     rep = load_lora_for_inference(DiffusionNet(dit_config('tiny')), ck/'iter_000000002_model.pt', verbose=False)
     assert rep is not None
+    from cosmos_nb.checkpoint import load_released                  # the adapter beside it, on the base inside the checkpoint
+    base = DiffusionNet(dit_config('tiny')); load_released(base, ck/'iter_000000002_model.pt', ignore=['*_lora.*'])
+    rep2 = load_lora_for_inference(base, ck/'iter_000000002_adapter', verbose=False)
+    assert (rep2.kind, rep2.weights, rep2.n_tensors) == ('adapter', 'EMA', rep.n_tensors)
 
 # --- 2 ranks = 1 process on the same global batch -----------------------------------------------------------------
 # 2 ranks × batch 1 against 1 process × batch 2, both with the worker's `--per-sample-noise` (σ and ε drawn from the

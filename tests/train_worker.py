@@ -44,7 +44,8 @@ def main():
     args = [a for a in args if a != '--per-sample-noise']
     torch.set_num_threads(1)
     from cosmos_nb.config import parse_cli_args, get_experiment
-    from cosmos_nb.train import Trainer, split_run_options, describe_sharding
+    from cosmos_nb.train import Trainer, split_run_options
+    from cosmos_nb.parallel import describe_sharding
     opts, rest = split_run_options(args)
     name, overrides = parse_cli_args(rest)
     samples = {}
