@@ -11,7 +11,7 @@ __all__ = ['RELEASED_MD5', 'LATEST', 'ADAPTER_WEIGHTS', 'ADAPTER_MANIFEST', 'ADA
            'adapter_file', 'read_adapter', 'is_lora_checkpoint', 'write_model_config', 'read_model_config',
            'net_config_for']
 
-# %% ../nbs/11_checkpoint.ipynb #fc956e83
+# %% ../nbs/11_checkpoint.ipynb #66e4fb45
 import os, io, re, json, time, shutil, fnmatch, pickle, hashlib, warnings, zipfile
 from collections import Counter
 from dataclasses import dataclass, field, asdict, fields
@@ -27,8 +27,8 @@ import cosmos_nb
 from .core import CosmosError, check, human_bytes, clean_name, short_list
 from .config import DiTConfig, TokenizerConfig, dit_config
 
-# %% ../nbs/11_checkpoint.ipynb #310da792
-RELEASED_MD5 = {  # spec §1.11, from the reference's download script
+# %% ../nbs/11_checkpoint.ipynb #8e4d0afb
+RELEASED_MD5 = {  # published in the reference's scripts/download_diffusion_checkpoints.py
     'Cosmos-Predict1-7B-Text2World/model.pt': 'fe9ed68e16cf37b10e7414c9b3ee81e1',
     'Cosmos-Predict1-14B-Text2World/model.pt': 'c69d1c6e51dc78b959040e8c4035a29b',
 }
@@ -62,7 +62,7 @@ def read_checkpoint(path,            # a `.pt` file, or a folder holding `model.
                           f"the file may be truncated (an interrupted download or copy); compare its size and md5 with "
                           f"the original") from None
 
-# %% ../nbs/11_checkpoint.ipynb #0f8b0abf
+# %% ../nbs/11_checkpoint.ipynb #d633d848
 def _is_tensor_dict(d): return isinstance(d, Mapping) and len(d) > 0 and all(isinstance(k, str) for k in d) \
     and all(isinstance(v, torch.Tensor) or k.endswith('_extra_state') for k, v in d.items())
 
@@ -78,7 +78,7 @@ def checkpoint_state_dict(obj, path='checkpoint') -> dict:
     else: what = "not a model state dict (expected a flat {name: tensor} dict, or one under 'model')"
     raise CosmosError(f"{path}: {what}; its top-level entries are {keys}")
 
-# %% ../nbs/11_checkpoint.ipynb #e83721d3
+# %% ../nbs/11_checkpoint.ipynb #a770bb54
 _PEFT_LORA = re.compile(r'^(?P<pre>.*\.to_[a-z]+)\.0\.lora_(?P<ab>[AB])(?:\.[^.]+)?\.weight$')   # with or without the adapter name
 
 def reference_key(k:str) -> str:
@@ -111,7 +111,7 @@ def reference_state_dict(src,                             # a model (any wrapper
         out[net_key(reference_key(k))] = v
     return out
 
-# %% ../nbs/11_checkpoint.ipynb #c17dcc65
+# %% ../nbs/11_checkpoint.ipynb #a0e04d65
 _EXTRA = '_extra_state'
 _BLOCK = re.compile(r'(?:^|\.)blocks\.block(\d+)\.')
 
@@ -185,7 +185,7 @@ def describe_checkpoint(src) -> CheckpointInfo:
     wrapped = not _is_tensor_dict(obj)
     return describe_state_dict(sd, path=path, wrapped=wrapped, has_ema=wrapped and isinstance(obj.get('ema'), Mapping))
 
-# %% ../nbs/11_checkpoint.ipynb #c5d1ffcd
+# %% ../nbs/11_checkpoint.ipynb #985b0aaf
 def _advice(fi:CheckpointInfo, mi:CheckpointInfo, missing, unexpected, wrong) -> str:
     if not fi.is_dit:
         return ("this file is not a Cosmos DiT checkpoint: check the path (the DiT weights are "
@@ -249,7 +249,7 @@ def load_released(model:nn.Module,                  # a `DiffusionNet` (keys `ne
     assert not res.unexpected_keys and all(skip(k) for k in res.missing_keys), res   # checked above
     return finfo
 
-# %% ../nbs/11_checkpoint.ipynb #3a88e18a
+# %% ../nbs/11_checkpoint.ipynb #dd8916ba
 LATEST = 'latest_checkpoint.txt'
 
 def checkpoint_names(iteration:int) -> dict:
@@ -288,7 +288,7 @@ def latest_iteration(ckpt_dir) -> Optional[int]:
     check(m is not None, f"{p} holds {s!r}, not a checkpoint name such as iter_000000200.pt: fix it, or delete it to start from scratch")
     return int(m.group(1))
 
-# %% ../nbs/11_checkpoint.ipynb #05ad8642
+# %% ../nbs/11_checkpoint.ipynb #c1a6bed4
 def _one_process(env):
     "(is_main, rank, barrier) of `env` (a `DistEnv`), or of a single process."
     if env is None: return True, 0, (lambda: None)
@@ -339,7 +339,7 @@ def load_train_state(path, # the `iter_N_train_state` folder (`train_state_meta`
     rng = Path(path)/f"rng_rank{rank}.pt"
     return torch.load(rng, map_location='cpu', weights_only=True) if rng.is_file() else None
 
-# %% ../nbs/11_checkpoint.ipynb #f0ca1a6b
+# %% ../nbs/11_checkpoint.ipynb #be2f57a0
 def _cpu(v:torch.Tensor, dtype=None) -> torch.Tensor:
     v = v.detach()
     return v.to('cpu', dtype) if (dtype is not None and v.is_floating_point()) else v.to('cpu')
@@ -371,7 +371,7 @@ def save_lora_checkpoint(folder,                       # the run's checkpoint fo
     atomic_save(obj, path)
     return path
 
-# %% ../nbs/11_checkpoint.ipynb #167b0dd3
+# %% ../nbs/11_checkpoint.ipynb #2d9dc04c
 ADAPTER_WEIGHTS, ADAPTER_MANIFEST, ADAPTER_FORMAT = 'adapter_model.safetensors', 'adapter_manifest.json', 'cosmos_nb.lora/1'
 
 def base_fingerprint(src,           # a checkpoint path, a model or a state dict (any naming)
@@ -393,7 +393,7 @@ def base_fingerprint(src,           # a checkpoint path, a model or a state dict
         h.update(s.to('cpu', torch.bfloat16).view(torch.int16).numpy().tobytes())
     return h.hexdigest()
 
-# %% ../nbs/11_checkpoint.ipynb #afe3628e
+# %% ../nbs/11_checkpoint.ipynb #fbaf6fc5
 def write_adapter(folder,                       # output folder (created)
                   src,                          # the LoRA tensors in any naming, or a model / full state dict holding them
                   scale:float,                  # the LoRA scale (the reference multiplies the low-rank branch by it)
@@ -467,7 +467,7 @@ def is_lora_checkpoint(path) -> bool:
     except CosmosError: return False
     return any(is_lora_key(k) for k in sd)
 
-# %% ../nbs/11_checkpoint.ipynb #29d44034
+# %% ../nbs/11_checkpoint.ipynb #b3413459
 SIDECAR = 'cosmos_nb_config.json'
 
 def write_model_config(folder, net:DiTConfig=None, tokenizer:TokenizerConfig=None):

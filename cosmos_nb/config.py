@@ -13,7 +13,7 @@ __all__ = ['DIT_PRESETS', 'TOKENIZER_PRESETS', 'EXPERIMENTS', 'DiTConfig', 'dit_
            'text2world_14b_example_hdvila', 'text2world_7b_lora_example_cosmos_nemo_assets', 'text2world_tiny_example',
            'text2world_tiny_lora_example', 'get_experiment', 'parse_cli_args', 'show_experiment', 'show_experiment_cli']
 
-# %% ../nbs/01_config.ipynb #5ae643bf
+# %% ../nbs/01_config.ipynb #56480edf
 import os, ast, copy, dataclasses, difflib, json, types, typing
 from dataclasses import dataclass, field, fields, is_dataclass, asdict
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Optional, Tuple
 from fastcore.script import call_parse
 from .core import CosmosError, check
 
-# %% ../nbs/01_config.ipynb #e2267568
+# %% ../nbs/01_config.ipynb #8b5cd956
 @dataclass
 class DiTConfig:
     "Hyper-parameters of the Cosmos `GeneralDIT` (names as in the reference)."
@@ -48,7 +48,7 @@ class DiTConfig:
     rope_t_extrapolation_ratio:float=2.0
     extra_per_block_abs_pos_emb:bool=True
     extra_per_block_abs_pos_emb_type:str='learnable'
-    extra_h_extrapolation_ratio:float=1.0  # kept for fidelity; ignored by the learnable embedder (spec §1.7)
+    extra_h_extrapolation_ratio:float=1.0  # kept for fidelity; ignored by the learnable embedder (`LearnablePosEmbAxis`)
     extra_w_extrapolation_ratio:float=1.0
     extra_t_extrapolation_ratio:float=1.0
     use_cross_attn_mask:bool=False
@@ -60,7 +60,7 @@ class DiTConfig:
     @property
     def head_dim(self): return self.model_channels // self.num_heads
 
-# %% ../nbs/01_config.ipynb #cf9dadc2
+# %% ../nbs/01_config.ipynb #28d1ef96
 DIT_PRESETS = {
     '7b':  dict(model_channels=4096, num_blocks=28, num_heads=32,
                 rope_h_extrapolation_ratio=1.0, rope_w_extrapolation_ratio=1.0, rope_t_extrapolation_ratio=2.0,
@@ -77,7 +77,7 @@ def dit_config(name:str, **kwargs) -> DiTConfig:
     check(name in DIT_PRESETS, f"unknown network preset {name!r}: use one of {list(DIT_PRESETS)}")
     return DiTConfig(**{**DIT_PRESETS[name], **kwargs})
 
-# %% ../nbs/01_config.ipynb #491ac719
+# %% ../nbs/01_config.ipynb #74785e22
 @dataclass
 class TokenizerNetConfig:
     "Architecture of the CV8x8x8 causal video autoencoder (names as in the reference)."
@@ -120,7 +120,7 @@ class TokenizerConfig:
     @property
     def latent_chunk_duration(self) -> int: return 1 + (self.pixel_chunk_duration - 1)//self.net.temporal_compression
 
-# %% ../nbs/01_config.ipynb #01c6c90a
+# %% ../nbs/01_config.ipynb #e9693e88
 @dataclass
 class EMAConfig:
     "Power-function EMA (EDM2 style) of the trained weights, kept in fp32."
@@ -160,7 +160,7 @@ class ModelConfig:
 
 @dataclass
 class DatasetConfig:
-    "The video dataset (spec §6): `<dataset_dir>/videos/*.mp4` + `t5_xxl/*.pickle`."
+    "The video dataset (the reference's `dataset_video.py`): `<dataset_dir>/videos/*.mp4` + `t5_xxl/*.pickle`."
     dataset_dir:str='datasets/cosmos_nemo_assets'
     sequence_interval:int=1
     num_frames:int=121
@@ -178,7 +178,7 @@ class DataLoaderConfig:
 
 @dataclass
 class OptimizerConfig:
-    "AdamW with decoupled weight decay on one parameter group (spec §7.1)."
+    "AdamW with decoupled weight decay on one parameter group (the reference's `get_base_optimizer`)."
     lr:float=2**-14.3
     weight_decay:float=0.1
     betas:Tuple[float, float]=(0.9, 0.99)
@@ -186,7 +186,7 @@ class OptimizerConfig:
 
 @dataclass
 class SchedulerConfig:
-    "`LambdaLinearScheduler`: linear warm-up then a linear cycle (spec §7.2); a multiplier of `optimizer.lr`."
+    "The reference's `LambdaLinearScheduler`: linear warm-up then a linear cycle; a multiplier of `optimizer.lr`."
     warm_up_steps:int=2500
     cycle_lengths:int=10_000_000_000_000
     f_start:float=1e-6
@@ -195,12 +195,12 @@ class SchedulerConfig:
 
 @dataclass
 class FSDPConfig:
-    "Sharding of the full fine-tune (spec §7.5)."
+    "Sharding of the full fine-tune (the reference's `fsdp_helper.py`)."
     sharding_group_size:int=32   # full shard within groups of this many ranks, replicate across (hybrid)
     checkpoint:bool=True         # per-block activation checkpointing
     policy:str='block'
     offload_activations:int=0    # blocks whose checkpointed inputs wait in pinned host memory: 0 none, k the first k, -1 all (also LoRA; cosmos_nb). Helps LoRA and the forward peak; a full fine-tune peaks at the end of the backward, where it saves little
-    keep_attention:int=0         # blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (cosmos_nb). Costs one [B, L, D] tensor per block (0.45 GiB at 720p, 7B) and saves the attention kernel's rerun (≈ 0.1 s per block per iteration at 720p, measured)
+    keep_attention:int=0         # blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (cosmos_nb). Costs one [B, L, D] tensor per block (0.45 GiB at 720p, 7B) and saves rerunning the attention kernel (measured: bench/results/train_step.json)
 
 @dataclass
 class TrainerConfig:
@@ -253,7 +253,7 @@ class Experiment:
     trainer:TrainerConfig=field(default_factory=TrainerConfig)
     checkpoint:CheckpointConfig=field(default_factory=CheckpointConfig)
 
-# %% ../nbs/01_config.ipynb #e4d0dfef
+# %% ../nbs/01_config.ipynb #2d0b308e
 def flatten(cfg, prefix:str='') -> dict:
     "`{dotted.name: value}` for every leaf field of a (nested) dataclass."
     out = {}
@@ -271,7 +271,7 @@ def config_str(cfg) -> str:
 def _exp_str(self): return f"Experiment {self.job.name!r}\n" + config_str(self)
 Experiment.__str__ = _exp_str
 
-# %% ../nbs/01_config.ipynb #c9603bb2
+# %% ../nbs/01_config.ipynb #c7904d94
 _TRUE, _FALSE = {'true', '1', 'yes', 'on'}, {'false', '0', 'no', 'off'}
 
 def _parse_scalar(tp, s:str, key:str):
@@ -309,7 +309,7 @@ def parse_value(tp, s:str, key:str='value'):
         return tuple(vals) if origin is tuple else vals
     return _parse_scalar(tp, s, key)
 
-# %% ../nbs/01_config.ipynb #96391be7
+# %% ../nbs/01_config.ipynb #d8c21e4d
 def _field_types(cls):
     return typing.get_type_hints(cls)
 
@@ -338,7 +338,7 @@ def apply_overrides(cfg, overrides) -> object:
         set_override(cfg, k.strip(), v)
     return cfg
 
-# %% ../nbs/01_config.ipynb #99873036
+# %% ../nbs/01_config.ipynb #cb9faebb
 EXPERIMENTS = {}
 
 def experiment(f):
@@ -422,7 +422,7 @@ def text2world_7b_lora_example_cosmos_nemo_assets() -> Experiment:
     e.checkpoint.save_iter, e.checkpoint.broadcast_via_filesystem = 1000, True
     return e
 
-# %% ../nbs/01_config.ipynb #79887eea
+# %% ../nbs/01_config.ipynb #188a757d
 def _tiny(e:Experiment, name:str) -> Experiment:
     e.job.name = name
     e.model.net = dit_config('tiny')
@@ -451,7 +451,7 @@ def text2world_tiny_lora_example() -> Experiment:
     e.model.lora.first_nblocks, e.trainer.context_parallel_size = 2, 1
     return e
 
-# %% ../nbs/01_config.ipynb #054fd22d
+# %% ../nbs/01_config.ipynb #efe26453
 def get_experiment(name:str, overrides=None) -> Experiment:
     "The registered experiment `name` with `['key=value', …]` overrides applied."
     if name not in EXPERIMENTS:
@@ -467,7 +467,7 @@ def parse_cli_args(args) -> Tuple[str, list]:
     check(len(names) == 1, "name exactly one experiment, e.g. experiment=text2world_tiny_example; registered: " + ', '.join(EXPERIMENTS))
     return names[0], [a for a in args if not a.startswith('experiment=')]
 
-# %% ../nbs/01_config.ipynb #61d96d43
+# %% ../nbs/01_config.ipynb #60d1f62b
 def show_experiment(args=None) -> str:
     "The resolved config of `experiment=NAME key=value …`, or the list of experiments when no name is given."
     args = list(args or [])
@@ -484,5 +484,5 @@ def show_experiment_cli():
     try: print(show_experiment(sys.argv[1:]))
     except CosmosError as err: sys.exit(f"error: {err}")
 
-# %% ../nbs/01_config.ipynb #0cd7f477
+# %% ../nbs/01_config.ipynb #f46494b9
 if __name__ == '__main__' and '__file__' in globals(): show_experiment_cli()  # python -m cosmos_nb.config

@@ -6,9 +6,10 @@
 __all__ = ['VIDEOS', 'METAS', 'T5_XXL', 'LATENTS', 'IMAGE_SIZE', 'PADDING_MASK_SHAPE', 'list_videos', 'caption_path',
            't5_embedding_path', 'frame_windows', 'window_frame_ids', 'resize_video', 'open_video', 'video_fps',
            'probe_video', 'read_frames', 'write_clip', 'index_videos', 'VideoDataset', 'dp_rank_size',
-           'DataParallelSampler', 'latent_dir', 'latent_path', 'video_to_model_input', 'cache_latents', 'LatentDataset']
+           'DataParallelSampler', 'latent_dir', 'latent_path', 'video_to_model_input', 'model_output_to_frames',
+           'cache_latents', 'LatentDataset']
 
-# %% ../nbs/03_data.ipynb #e636cc80
+# %% ../nbs/03_data.ipynb #8709793f
 import os, json, math, logging
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from fastcore.basics import patch
 from .core import CosmosError, check, write_video, str2dtype
 from .text import load_t5_embedding, write_t5_embedding
 
-# %% ../nbs/03_data.ipynb #5f49000a
+# %% ../nbs/03_data.ipynb #005d64ee
 VIDEOS, METAS, T5_XXL, LATENTS = 'videos', 'metas', 't5_xxl', 'latents'
 IMAGE_SIZE = (704, 1280, 704, 1280)      # the reference hard-codes these, whatever the video size
 PADDING_MASK_SHAPE = (1, 704, 1280)
@@ -45,12 +46,12 @@ def t5_embedding_path(dataset_dir, video) -> Path:
     p, s = Path(f"{base}.pickle"), Path(f"{base}.safetensors")
     return s if not p.exists() and s.exists() else p
 
-# %% ../nbs/03_data.ipynb #9c751b15
+# %% ../nbs/03_data.ipynb #95615dab
 def frame_windows(n_frames:int, # frames in the video
                   num_frames:int, # frames per window
                   sequence_interval:int=1, # step between the frames of a window
                   start_frame_interval:int=1) -> list: # step between the starts of windows
-    "Start frames of every window that fits in the video (spec §6)."
+    "Start frames of every window that fits in the video (as the reference's `Dataset`)."
     check(num_frames >= 1 and sequence_interval >= 1 and start_frame_interval >= 1,
           f"num_frames, sequence_interval and start_frame_interval must be ≥ 1, got {num_frames}, {sequence_interval}, {start_frame_interval}")
     span = (num_frames - 1)*sequence_interval                  # last frame of a window, relative to its start
@@ -60,7 +61,7 @@ def window_frame_ids(start:int, num_frames:int, sequence_interval:int=1) -> list
     "The frame indices of the window starting at `start`."
     return list(range(start, start + num_frames*sequence_interval, sequence_interval))
 
-# %% ../nbs/03_data.ipynb #dca209f8
+# %% ../nbs/03_data.ipynb #ce2ddc8f
 def resize_video(frames, # uint8 `[T, H, W, 3]` (array or tensor)
                  size, # `(height, width)` to resize to
                  chunk:int=16) -> torch.Tensor: # frames resized at once
@@ -76,7 +77,7 @@ def resize_video(frames, # uint8 `[T, H, W, 3]` (array or tensor)
         outs.append((y*255).clamp(0, 255).to(torch.uint8))                                  # truncation, not rounding
     return torch.cat(outs).permute(1, 0, 2, 3).contiguous()                                  # (3, T, h, w)
 
-# %% ../nbs/03_data.ipynb #799ed74f
+# %% ../nbs/03_data.ipynb #450a82b3
 def _short(e) -> str:
     s = str(e).strip().splitlines()
     return (s[0] if s else type(e).__name__)[:200]
@@ -110,7 +111,7 @@ def read_frames(path, frame_ids, video_size, num_threads:int=2) -> tuple:
                           f"may be truncated or changed since the dataset was indexed") from None
     return resize_video(frames, video_size), video_fps(vr)
 
-# %% ../nbs/03_data.ipynb #979e11de
+# %% ../nbs/03_data.ipynb #f1433438
 def write_clip(folder, # dataset folder (videos/, metas/, t5_xxl/ are created as needed)
                name:str, # file stem: videos/<name>.mp4, metas/<name>.txt, t5_xxl/<name>.pickle
                frames, # uint8 `[T,H,W,3]` frames (array or tensor)
@@ -126,7 +127,7 @@ def write_clip(folder, # dataset folder (videos/, metas/, t5_xxl/ are created as
     if embedding is not None: write_t5_embedding(folder/T5_XXL/f"{name}.pickle", embedding)
     return path
 
-# %% ../nbs/03_data.ipynb #4675e2a2
+# %% ../nbs/03_data.ipynb #8338e72d
 def _size(video_size) -> tuple:
     s = tuple(int(v) for v in (video_size.replace('x', ',').split(',') if isinstance(video_size, str) else video_size))
     check(len(s) == 2 and min(s) > 0, f"video_size is (height, width), got {video_size!r}")
@@ -143,7 +144,7 @@ def _constant_keys(num_frames):
                 padding_mask=torch.zeros(PADDING_MASK_SHAPE, dtype=torch.float32))
 
 class VideoDataset(Dataset):
-    "Windows of `num_frames` frames of `<dataset_dir>/videos/*.mp4` with their T5 embeddings (the reference's dataset, spec §6)."
+    "Windows of `num_frames` frames of `<dataset_dir>/videos/*.mp4` with their T5 embeddings (the reference's `Dataset`)."
     def __init__(self, dataset_dir, # folder with videos/ and t5_xxl/
                  sequence_interval:int, # step between the frames of a window
                  num_frames:int, # frames per window
@@ -174,7 +175,7 @@ class VideoDataset(Dataset):
         return (f"VideoDataset({str(self.dataset_dir)!r}: {len(self.video_info)} videos, {len(self)} windows of "
                 f"{self.num_frames} frames every {self.sequence_interval} at {self.video_size[0]}×{self.video_size[1]})")
 
-# %% ../nbs/03_data.ipynb #ff442f93
+# %% ../nbs/03_data.ipynb #49187a55
 @patch
 def _get(self:VideoDataset, i:int) -> dict:
     s = self.samples[i]
@@ -195,7 +196,7 @@ def __getitem__(self:VideoDataset, i:int) -> dict:
                                            f"{self.samples[j]['start_frame']}): {e}")
     raise CosmosError(f"every sample of {self.dataset_dir} failed to load")
 
-# %% ../nbs/03_data.ipynb #19d4b5b8
+# %% ../nbs/03_data.ipynb #2c2e2746
 def dp_rank_size(rank:int, world_size:int, cp_size:int=1) -> tuple:
     "`(dp_rank, dp_size)`: the data-parallel coordinates of global `rank` when groups of `cp_size` ranks share a sample."
     check(cp_size >= 1 and world_size % cp_size == 0, f"world size {world_size} is not a multiple of the context-parallel size {cp_size}")
@@ -245,7 +246,7 @@ class DataParallelSampler(Sampler):
         else: rank, world = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
         return cls(dataset, rank=rank, world_size=world, cp_size=cp_size, **kwargs)
 
-# %% ../nbs/03_data.ipynb #80512695
+# %% ../nbs/03_data.ipynb #ad85e9f4
 def latent_dir(dataset_dir, num_frames:int, video_size, sequence_interval:int=1) -> Path:
     "The cache folder of windows of `num_frames` frames at `video_size`, `sequence_interval` apart."
     h, w = _size(video_size)
@@ -259,6 +260,11 @@ def video_to_model_input(video, # uint8 `[..., 3, T, H, W]`
                          dtype=torch.float32) -> torch.Tensor:
     "Map uint8 pixels to [-1, 1] in `dtype` (`x/127.5 − 1`, as the reference model does before encoding)."
     return video.to(dtype)/127.5 - 1
+
+def model_output_to_frames(video:torch.Tensor # a decoded `[3, T, H, W]` video in ≈[-1, 1]
+                          ) -> torch.Tensor:
+    "uint8 `[T, H, W, 3]` frames on the CPU: `(1 + x).clamp(0, 2)/2·255`, truncated (as the reference writes its videos)."
+    return ((1.0 + video.float()).clamp(0, 2)/2*255).to(torch.uint8).permute(1, 2, 3, 0).cpu()   # (T, H, W, 3)
 
 def _encoder_device(encoder, device):
     if device is not None: return torch.device(device)
@@ -277,7 +283,7 @@ def _encoder_dtype(encoder, dtype):
 def _write_json(path, obj):
     tmp = Path(f"{path}.tmp"); tmp.write_text(json.dumps(obj, indent=1)); os.replace(tmp, path)
 
-# %% ../nbs/03_data.ipynb #3d3979e6
+# %% ../nbs/03_data.ipynb #850c124b
 def cache_latents(dataset_dir, # dataset folder with videos/
                   encoder, # anything with `.encode(video [B,3,T,H,W] in [-1,1]) -> latent [B,C,t,h,w]`
                   num_frames:int, video_size, sequence_interval:int=1, start_frame_interval:int=1,
@@ -316,7 +322,7 @@ def cache_latents(dataset_dir, # dataset folder with videos/
         done += 1
     return dict(encoded=done, skipped=skipped, folder=out)
 
-# %% ../nbs/03_data.ipynb #269f2871
+# %% ../nbs/03_data.ipynb #1f0782a6
 class LatentDataset(Dataset):
     "The windows of `VideoDataset` read from the latent cache: key `latent` `[C, t, h, w]` instead of `video`, no decoding."
     def __init__(self, dataset_dir, sequence_interval:int, num_frames:int, video_size, start_frame_interval:int=1):

@@ -8,7 +8,7 @@ __all__ = ['GB', 'MB', 'kB', 'TOKENIZER_SPEC', 'T5_SPEC', 'UPSAMPLER_SPEC', 'GUA
            'remote_files', 'hub_error', 'no_network_error', 'plan', 'format_plan', 'check_disk_space',
            'partial_downloads', 'fetch_resumable', 'download', 'main']
 
-# %% ../nbs/12_download.ipynb #06e42d9b
+# %% ../nbs/12_download.ipynb #739866ec
 import os, sys, re, json, errno, fnmatch, hashlib, shutil, argparse, importlib, shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from huggingface_hub.errors import (GatedRepoError, RepositoryNotFoundError, HfH
                                     LocalEntryNotFoundError, OfflineModeIsEnabled)
 from .core import CosmosError, check, in_test
 
-# %% ../nbs/12_download.ipynb #348d37e5
+# %% ../nbs/12_download.ipynb #4eb94d2d
 GB, MB, kB = 10**9, 10**6, 10**3
 
 @dataclass
@@ -40,7 +40,7 @@ class RepoSpec:
     @property
     def approx_size(self) -> int: return int(sum(self.files.values()) + self.other)
 
-# %% ../nbs/12_download.ipynb #ef4d2ea5
+# %% ../nbs/12_download.ipynb #f4531483
 def _dit_spec(size):
     name = f'Cosmos-Predict1-{size}-Text2World'
     return RepoSpec(f'nvidia/{name}', name, {'model.pt': int({'7B': 14.47, '14B': 28.53}[size]*GB)},
@@ -78,7 +78,7 @@ LLAMA_GUARD_SPEC = RepoSpec(
     role='prompt safety classifier (transformers format; the 16 GB original/ copy is skipped)',
     skip='--skip_guardrail (then generate with --disable_guardrail)')
 
-# %% ../nbs/12_download.ipynb #307923df
+# %% ../nbs/12_download.ipynb #cb6b8123
 def repo_specs(model_sizes=('7B', '14B'),    # DiT sizes: '7B' and/or '14B' (case-insensitive)
                model_types=('Text2World',),   # only 'Text2World' is used by cosmos_nb
                upsampler:bool=True,           # include the prompt upsampler
@@ -99,15 +99,15 @@ def repo_specs(model_sizes=('7B', '14B'),    # DiT sizes: '7B' and/or '14B' (cas
     if guardrail: specs += [GUARDRAIL_SPEC, LLAMA_GUARD_SPEC]
     return specs
 
-# %% ../nbs/12_download.ipynb #51e9f20e
+# %% ../nbs/12_download.ipynb #b8c87595
 def _fmt(n) -> str:
-    "`n` bytes in decimal units, as the Hub and the spec print them (14.47 GB)."
+    "`n` bytes in decimal units, as the Hub prints them (14.47 GB)."
     for u, s in (('GB', GB), ('MB', MB), ('kB', kB)):
         if n >= s: return f"{n/s:.2f} {u}"
     return f"{int(n)} B"
 
-# %% ../nbs/12_download.ipynb #4c924dab
-MD5 = {  # published by the reference (REF-JUN scripts/download_diffusion_checkpoints.py), by path under checkpoint_dir
+# %% ../nbs/12_download.ipynb #bd3222f7
+MD5 = {  # published by the reference (scripts/download_diffusion_checkpoints.py, June 2025), by path under checkpoint_dir
     'Cosmos-Predict1-7B-Text2World/model.pt': 'fe9ed68e16cf37b10e7414c9b3ee81e1',
     'Cosmos-Predict1-14B-Text2World/model.pt': 'c69d1c6e51dc78b959040e8c4035a29b',
     'Cosmos-Tokenize1-CV8x8x8-720p/mean_std.pt': 'f07680ad7eefae57d698778e2a0c7c96',
@@ -116,7 +116,7 @@ MD5 = {  # published by the reference (REF-JUN scripts/download_diffusion_checkp
     'google-t5/t5-11b/pytorch_model.bin': 'f890878d8a162e0045a25196e27089a3',
 }
 
-# %% ../nbs/12_download.ipynb #d040796b
+# %% ../nbs/12_download.ipynb #0855bb6a
 def layout(specs=None,                    # `RepoSpec`s (default: everything `repo_specs()` gives)
            checkpoint_dir='checkpoints',  # the root folder
            md5:dict=None                  # published MD5s (default `MD5`)
@@ -135,7 +135,7 @@ def layout(specs=None,                    # `RepoSpec`s (default: everything `re
     lines.append(f"  total ≈{_fmt(total)}")
     return '\n'.join(lines)
 
-# %% ../nbs/12_download.ipynb #45de2b7d
+# %% ../nbs/12_download.ipynb #a17a13da
 def file_hashes(path,                  # file to hash
                 algos=('md5',),        # hashlib names, computed in one pass
                 chunk:int=16 << 20,    # bytes read at a time
@@ -152,7 +152,7 @@ def file_hashes(path,                  # file to hash
             bar.update(len(b))
     return {a: h.hexdigest() for a, h in hs.items()}
 
-# %% ../nbs/12_download.ipynb #738716be
+# %% ../nbs/12_download.ipynb #1d2f7d2a
 def hub_etag(local_dir, filename) -> str:
     "The etag huggingface_hub recorded when it downloaded `filename` into `local_dir` (the sha256 for LFS files), or None."
     p = Path(local_dir)/'.cache'/'huggingface'/'download'/f'{filename}.metadata'
@@ -161,7 +161,7 @@ def hub_etag(local_dir, filename) -> str:
     if len(lines) < 2: return None
     return lines[1].strip() or None
 
-# %% ../nbs/12_download.ipynb #a84bd514
+# %% ../nbs/12_download.ipynb #8d66b5c0
 def _matches(root:Path, pattern:str) -> list:
     "Files under `root` matching a name or glob (huggingface_hub's `.cache` excluded)."
     if not any(c in pattern for c in '*?['):
@@ -186,7 +186,7 @@ def _hashes(p:Path, rel:str, algos, stamps:dict, use_stamps:bool, progress) -> d
     stamps[rel] = {**(old if same else {}), 'size': st.st_size, 'mtime_ns': st.st_mtime_ns, **got}
     return got
 
-# %% ../nbs/12_download.ipynb #f083295a
+# %% ../nbs/12_download.ipynb #52a747e7
 def verify(checkpoint_dir='checkpoints',  # the folder holding the seed's layout
            specs=None,                    # `RepoSpec`s to check (default: `repo_specs()`)
            md5:dict=None,                 # published MD5s by path under `checkpoint_dir` (default `MD5`)
@@ -239,7 +239,7 @@ def verify(checkpoint_dir='checkpoints',  # the folder holding the seed's layout
         raise CosmosError(msg + f" `{rerun}`: missing files are fetched, complete ones are kept.")
     return checked
 
-# %% ../nbs/12_download.ipynb #11effdc2
+# %% ../nbs/12_download.ipynb #8df93b7c
 def _lfs_sha(f):
     lfs = getattr(f, 'lfs', None)
     if lfs is None: return None
@@ -262,10 +262,10 @@ def remote_files(spec:RepoSpec,  # the repository to list
     out = {f.rfilename: (_lfs_size(f), _lfs_sha(f)) for f in sib if f.rfilename in keep}
     gone = [p for p in spec.files if not any(fnmatch.fnmatch(n, p) for n in out)]
     check(not gone, f"{spec.repo_id} on the Hub has no {', '.join(gone)}: the repository changed since cosmos_nb was "
-          f"written. Look at {spec.url}/tree/main and update `repo_specs` in nbs/08a_download.ipynb.")
+          f"written. Look at {spec.url}/tree/main and update `repo_specs` in nbs/12_download.ipynb.")
     return out
 
-# %% ../nbs/12_download.ipynb #fcc8e242
+# %% ../nbs/12_download.ipynb #2402b571
 LOGIN = ("log in with `hf auth login` (`huggingface-cli login` on older huggingface_hub) using a token with Read "
          "permission (https://huggingface.co/settings/tokens), or pass --hf_token / set HF_TOKEN")
 
@@ -299,7 +299,7 @@ def hub_error(e:Exception,      # what huggingface_hub (or the OS) raised
     return CosmosError(f"the Hub failed on {spec.repo_id} (HTTP {code}: {first}): re-run the same command later; complete "
                        "files are kept.")
 
-# %% ../nbs/12_download.ipynb #0577d222
+# %% ../nbs/12_download.ipynb #34fe8fc3
 def _net_errors() -> tuple:
     "Exception types that mean the Hub cannot be reached (they differ between huggingface_hub versions)."
     errs = [ConnectionError, TimeoutError, OfflineModeIsEnabled, LocalEntryNotFoundError]
@@ -309,7 +309,7 @@ def _net_errors() -> tuple:
         errs += [getattr(m, n) for n in names if isinstance(getattr(m, n, None), type)]
     return tuple(errs)
 
-# %% ../nbs/12_download.ipynb #fe4d71ee
+# %% ../nbs/12_download.ipynb #e13346ff
 def _offline() -> bool:
     "Is huggingface_hub's offline mode on (`HF_HUB_OFFLINE=1`)?"
     return bool(hf_constants.HF_HUB_OFFLINE) or os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
@@ -325,7 +325,7 @@ def no_network_error(specs, checkpoint_dir, missing:list, why:str) -> CosmosErro
         f"copy the folders here, so that this layout exists:\n{layout(specs, checkpoint_dir)}\n"
         "Then check the copy with the same command plus --verify.")
 
-# %% ../nbs/12_download.ipynb #a3f27486
+# %% ../nbs/12_download.ipynb #c4e553ad
 def plan(specs, checkpoint_dir='checkpoints', remote:dict=None) -> list:
     "`[(spec, [(file, size, status)])]`; status is present/fetch/refetch; exact sizes from `remote`, else approximate."
     cd, out = Path(checkpoint_dir), []
@@ -369,7 +369,7 @@ def format_plan(planned, checkpoint_dir='checkpoints', exact:bool=True, why:str=
                  + ('' if free >= need else '  -- NOT ENOUGH'))
     return '\n'.join(lines)
 
-# %% ../nbs/12_download.ipynb #097236a5
+# %% ../nbs/12_download.ipynb #9b821c53
 def check_disk_space(needs,           # `[(folder, bytes to write there)]`
                      margin:int=GB,   # headroom kept free on each file system
                      hint:str=''      # appended to the message (e.g. which flags shrink the download)
@@ -386,7 +386,7 @@ def check_disk_space(needs,           # `[(folder, bytes to write there)]`
               f"headroom) and only {_fmt(free)} is free. Free some space, or choose another --checkpoint_dir (a big "
               f"folder can also be a symlink to another disk).{hint}")
 
-# %% ../nbs/12_download.ipynb #95e09481
+# %% ../nbs/12_download.ipynb #8efdede1
 def partial_downloads(checkpoint_dir, specs) -> list:
     "Leftover `*.incomplete` files of interrupted huggingface_hub downloads in the repositories' folders."
     return sorted(p for s in specs for p in (Path(checkpoint_dir)/s.local/'.cache'/'huggingface').rglob('*.incomplete'))
@@ -396,7 +396,7 @@ def _command(model_sizes, model_types, checkpoint_dir, skip_upsampler, skip_guar
                      '--checkpoint_dir', shlex.quote(str(checkpoint_dir))]
                     + ['--skip_upsampler']*bool(skip_upsampler) + ['--skip_guardrail']*bool(skip_guardrail))
 
-# %% ../nbs/12_download.ipynb #278e0656
+# %% ../nbs/12_download.ipynb #7eb4dbb4
 def _list_hub(specs, api, token, commits:dict=None) -> dict:
     "Exact file lists of all `specs` (access checked first); every refusal is reported in one error; fills `commits`."
     remote, errors = {}, []
@@ -410,7 +410,7 @@ def _list_hub(specs, api, token, commits:dict=None) -> dict:
     if errors: raise CosmosError('\n'.join(f"- {m}" for m in errors) if len(errors) > 1 else errors[0])
     return remote
 
-# %% ../nbs/12_download.ipynb #6de81bf3
+# %% ../nbs/12_download.ipynb #3f067e5d
 PARTIAL = '.cosmos_nb-partial'    # suffix of a big file being downloaded (kept between runs, continued with Range)
 RESUME_MIN = 256*MB               # LFS files at least this big are fetched by `fetch_resumable`
 
@@ -479,7 +479,7 @@ def fetch_resumable(repo_id:str,             # e.g. 'google-t5/t5-11b'
     if sha256: write_download_metadata(local_dir=Path(local_dir), filename=filename, commit_hash=revision or '', etag=sha256)
     return dest
 
-# %% ../nbs/12_download.ipynb #e9729a17
+# %% ../nbs/12_download.ipynb #14717ece
 def download(model_sizes=('7B', '14B'),      # DiT sizes
              model_types=('Text2World',),     # only Text2World
              checkpoint_dir='checkpoints',    # root of the seed's layout
@@ -543,7 +543,7 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
     print(f"done: {len(ok)} files in {cd.as_posix()}/ are complete and match the published checksums.")
     return ok
 
-# %% ../nbs/12_download.ipynb #fb5c6168
+# %% ../nbs/12_download.ipynb #1c351dba
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='python -m cosmos_nb.download',
         description="Download the Cosmos-Predict1 Text2World checkpoints into the seed's layout, and check them.")
@@ -572,5 +572,5 @@ def main(argv=None):
         print("\ninterrupted: re-run the same command to continue; complete files are kept and big files "
               f"continue from their *{PARTIAL} file.", file=sys.stderr); sys.exit(130)
 
-# %% ../nbs/12_download.ipynb #982823f3
+# %% ../nbs/12_download.ipynb #d63552e8
 if __name__ == '__main__' and '__file__' in globals(): main()   # python -m cosmos_nb.download

@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_NEGATIVE_PROMPT', 'Text2WorldArgs', 'check_video_shape', 'Text2WorldPipeline', 'save_video_and_prompt',
            'parse_args', 'text2world', 'main']
 
-# %% ../nbs/16_inference.ipynb #1904a6bc
+# %% ../nbs/16_inference.ipynb #32fc370f
 import os, sys, json, math, time, gc, argparse, dataclasses
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
@@ -17,13 +17,14 @@ from fastcore.basics import patch
 from .core import CosmosError, check, str2dtype, default_device, write_video, seed_everything, human_bytes
 from .config import DiTConfig, TokenizerConfig, dit_config
 from .text import T5TextEncoder
+from .data import model_output_to_frames
 from .tokenizer import load_tokenizer
 from .diffusion import karras_sigmas, guided_denoiser, sample_euler
 from .dit import DiffusionNet
 from .checkpoint import describe_checkpoint, load_released, net_config_for, read_model_config
 from .lora import load_lora_for_inference
 
-# %% ../nbs/16_inference.ipynb #50f8fe64
+# %% ../nbs/16_inference.ipynb #be681fdb
 DEFAULT_NEGATIVE_PROMPT = (
     "The video captures a series of frames showing ugly scenes, static with no motion, motion blur, over-saturation, "
     "shaky footage, low resolution, grainy texture, pixelated images, poorly lit areas, underexposed and overexposed "
@@ -33,7 +34,7 @@ DEFAULT_NEGATIVE_PROMPT = (
 
 @dataclass
 class Text2WorldArgs:
-    "The reference `text2world.py` flags, with its defaults (spec §9.1)."
+    "The flags of the reference `cosmos_predict1/diffusion/inference/text2world.py`, with its defaults."
     checkpoint_dir:str='checkpoints'
     diffusion_transformer_dir:str='Cosmos-Predict1-7B-Text2World'
     tokenizer_dir:str='Cosmos-Tokenize1-CV8x8x8-720p'
@@ -61,7 +62,7 @@ class Text2WorldArgs:
     video_save_name:str='output'
     video_save_folder:str='outputs/'
 
-# %% ../nbs/16_inference.ipynb #766f0134
+# %% ../nbs/16_inference.ipynb #54e7ad63
 def _frames_hint(): return ', '.join(str(1 + 8*k) for k in range(1, 6)) + ', …, 121'
 
 def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig=None):
@@ -79,7 +80,7 @@ def check_video_shape(num_video_frames:int, height:int, width:int, net:DiTConfig
           f"a {num_video_frames}×{height}×{width} video gives a latent larger than the DiT's position tables "
           f"({net.max_frames}×{net.max_img_h}×{net.max_img_w}): use at most {net.max_img_h*8}×{net.max_img_w*8} pixels")
 
-# %% ../nbs/16_inference.ipynb #4fd2108b
+# %% ../nbs/16_inference.ipynb #3e0d3c53
 class Text2WorldPipeline:
     "Prompt → T5 → EDM-Euler sampling with CFG on the DiT → tokenizer decode, as the reference text2world."
     def __init__(self, args:Text2WorldArgs=None, device=None, dtype='bf16', verbose:bool=True):
@@ -108,7 +109,7 @@ class Text2WorldPipeline:
             check((self.tok_dir/f).is_file(), f"{self.tok_dir/f} not found: {dl}")
         check((self.t5_dir/'config.json').is_file(), f"{self.t5_dir/'config.json'} not found: {dl} (it fetches google-t5/t5-11b too)")
 
-# %% ../nbs/16_inference.ipynb #4be36fb9
+# %% ../nbs/16_inference.ipynb #931a4949
 @patch
 def _load(self:Text2WorldPipeline, name:str):
     t0 = time.time()
@@ -121,7 +122,7 @@ def _load(self:Text2WorldPipeline, name:str):
     elif name == 'dit':
         with torch.device('meta'): m = DiffusionNet(self.net_cfg)
         if self.dit_info.is_lora:
-            self.lora_report = load_lora_for_inference(m, self.dit_dir/'model.pt', dtype=self.dtype)
+            self.lora_report = load_lora_for_inference(m, self.dit_dir/'model.pt', dtype=self.dtype, verbose=False)
             self.log(str(self.lora_report))
         else: load_released(m, self.dit_dir/'model.pt', dtype=self.dtype, assign=True)
         left = [n for n, t in list(m.named_parameters()) + list(m.named_buffers()) if t.is_meta]
@@ -153,7 +154,7 @@ def load_all(self:Text2WorldPipeline):
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
-# %% ../nbs/16_inference.ipynb #2934abd0
+# %% ../nbs/16_inference.ipynb #35f2ab87
 @patch
 @torch.no_grad()
 def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed:int=None, noise:torch.Tensor=None,
@@ -171,10 +172,9 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     check(tuple(noise.shape) == shape, f"noise must have shape {shape}, got {tuple(noise.shape)}")
     latent = self._sample(emb, neg, noise, progress)
     video = self._decode(latent)
-    video = ((1.0 + video.float()).clamp(0, 2)/2*255).to(torch.uint8)                   # truncation, as the reference
-    return video[0].permute(1, 2, 3, 0).cpu().numpy()                                   # (T, H, W, 3)
+    return model_output_to_frames(video[0]).numpy()                                    # (T, H, W, 3) uint8
 
-# %% ../nbs/16_inference.ipynb #f7641707
+# %% ../nbs/16_inference.ipynb #706f2dc8
 @patch
 @torch.no_grad()
 def _encode_prompts(self:Text2WorldPipeline, prompt:str, negative_prompt:str):
@@ -215,7 +215,7 @@ def _decode(self:Text2WorldPipeline, latent):
     del tok; self._release('tokenizer', off)
     return video
 
-# %% ../nbs/16_inference.ipynb #2ecb79b4
+# %% ../nbs/16_inference.ipynb #ee589d5b
 def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:int=24) -> Path:
     "Write `<folder>/<name>.mp4` and the prompt to `<folder>/<name>.txt`; returns the mp4 path."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -223,7 +223,7 @@ def save_video_and_prompt(video:np.ndarray, prompt:str, folder, name:str, fps:in
     (folder/f'{name}.txt').write_text(prompt)
     return p
 
-# %% ../nbs/16_inference.ipynb #856a9234
+# %% ../nbs/16_inference.ipynb #6e83b74c
 def _parser():
     p = argparse.ArgumentParser(prog='python -m cosmos_nb.text2world', description='Generate a video from a text prompt with a Cosmos-Predict1 Text2World model.')
     for f in fields(Text2WorldArgs):

@@ -8,7 +8,7 @@ __all__ = ['LORA_PROJECTIONS', 'lora_target_modules', 'LoRAInfo', 'lora_layers',
            'load_lora_for_inference', 'apply_lora', 'save_lora_run', 'export_adapter', 'merge_state_dict',
            'merge_checkpoint', 'main']
 
-# %% ../nbs/13_lora.ipynb #69f35865
+# %% ../nbs/13_lora.ipynb #62abe80c
 import os, re, sys, json, shutil, argparse, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,7 @@ from .checkpoint import (read_checkpoint, checkpoint_state_dict, describe_state_
                                   write_adapter, read_adapter, base_fingerprint, is_lora_checkpoint, ADAPTER_WEIGHTS,
                                   ADAPTER_MANIFEST, adapter_file, read_model_config, write_model_config)
 
-# %% ../nbs/13_lora.ipynb #1ec8f3a4
+# %% ../nbs/13_lora.ipynb #d241b7a4
 LORA_PROJECTIONS = ('to_q', 'to_k', 'to_v', 'to_out')
 
 def _unwrap(model:nn.Module) -> nn.Module:
@@ -45,7 +45,7 @@ def _dit(model:nn.Module):
     if isinstance(getattr(m, 'net', None), GeneralDIT): return m.net, 'net.'
     raise CosmosError(f"LoRA needs a DiffusionNet or a GeneralDIT, got {type(m).__name__}")
 
-# %% ../nbs/13_lora.ipynb #60dcd050
+# %% ../nbs/13_lora.ipynb #58933901
 def lora_target_modules(model:nn.Module,  # a `DiffusionNet` or `GeneralDIT` (DDP-wrapped is fine)
                         cfg:LoRAConfig    # rank, scale, first_nblocks, targets
                        ) -> list:
@@ -64,7 +64,7 @@ def lora_target_modules(model:nn.Module,  # a `DiffusionNet` or `GeneralDIT` (DD
             for i in range(cfg.first_nblocks) for j, b in enumerate(dit.blocks[f'block{i}'].blocks)
             for proj in want.get(b.block_type, [])]
 
-# %% ../nbs/13_lora.ipynb #eb83f572
+# %% ../nbs/13_lora.ipynb #238dba6b
 @dataclass
 class LoRAInfo:
     "What LoRA a model carries."
@@ -112,12 +112,12 @@ def lora_info(model:nn.Module) -> LoRAInfo:
     info.dtype = str(ls[0].lora_A['default'].weight.dtype).replace('torch.', '')
     return info
 
-# %% ../nbs/13_lora.ipynb #2be3cd5e
+# %% ../nbs/13_lora.ipynb #6c9662f3
 def _inject(m:nn.Module, names:Sequence[str], rank:int, scale:float, dtype=None):
     "Freeze `m`, wrap the Linear layers `names` with peft LoRA (reference init), make only those trainable."
     m.requires_grad_(False)
     pc = LoraConfig(r=rank, lora_alpha=rank*scale, target_modules=list(names), lora_dropout=0.0, bias='none',
-                    init_lora_weights='gaussian')                  # down ~ N(0, 1/r), up = 0 (spec §8)
+                    init_lora_weights='gaussian')                  # down ~ N(0, 1/r), up = 0, as the reference
     inject_adapter_in_model(pc, m)
     layers = lora_layers(m)
     check(sorted(layers) == sorted(names), f"peft wrapped {len(layers)} layers instead of the {len(names)} asked for "
@@ -140,7 +140,7 @@ def add_lora(model:nn.Module,             # a `DiffusionNet` or `GeneralDIT` wit
     _inject(m, lora_target_modules(m, cfg), cfg.rank, cfg.scale, dtype)
     return lora_info(m)
 
-# %% ../nbs/13_lora.ipynb #caf5085c
+# %% ../nbs/13_lora.ipynb #f75fd6e4
 def lora_state_dict(src, layout:str='reference') -> dict:
     "Only the LoRA weights of `src` (a model or a state dict): reference names (`net.…to_q_lora.net.0.weight`) or peft's."
     check(layout in ('reference', 'peft'), f"layout={layout!r}: use 'reference' or 'peft'")
@@ -153,7 +153,7 @@ def lora_parameters(model:nn.Module) -> dict:
     "`{reference name: parameter}` of the LoRA weights (what the optimizer and the EMA track)."
     return {net_key(reference_key(n)): p for n, p in _unwrap(model).named_parameters() if '.lora_A.' in n or '.lora_B.' in n}
 
-# %% ../nbs/13_lora.ipynb #eead9757
+# %% ../nbs/13_lora.ipynb #f036f4cb
 def _lora_summary(d:Mapping) -> str:
     "`rank r in N blocks a-b, n tensors` of a `{reference name: tensor}` LoRA dict."
     ranks = sorted({tuple(v.shape)[0] for k, v in d.items() if k.endswith('net.0.weight')})
@@ -192,7 +192,7 @@ def load_lora_state_dict(model:nn.Module,      # a model with LoRA layers (`add_
     check(n > 0, f"no LoRA tensor of {where} matched the model's LoRA layers")
     return n
 
-# %% ../nbs/13_lora.ipynb #1a324339
+# %% ../nbs/13_lora.ipynb #12ac8ac5
 def merge_lora(model:nn.Module) -> int:
     "Fold every LoRA branch into its base weight (`W ← W + scale·up·down`) and remove the LoRA layers; returns how many."
     m = _unwrap(model)
@@ -204,7 +204,7 @@ def merge_lora(model:nn.Module) -> int:
     if 'peft_config' in vars(m): del m.peft_config
     return len(layers)
 
-# %% ../nbs/13_lora.ipynb #6212b80d
+# %% ../nbs/13_lora.ipynb #b1bf958d
 def save_adapter(folder,                         # output folder (created)
                  model:nn.Module,                # the model with its LoRA layers (DDP-wrapped is fine)
                  ema_state:Optional[Mapping]=None, # EMA of the LoRA weights: saved instead of the regular weights
@@ -221,7 +221,7 @@ def save_adapter(folder,                         # output folder (created)
     return write_adapter(folder, model, li.scale, li.targets, arch, ema_state=ema_state, base=base, base_name=base_name,
                          iteration=iteration, dtype=dtype)
 
-# %% ../nbs/13_lora.ipynb #7bb21cb5
+# %% ../nbs/13_lora.ipynb #88f2cbf3
 @dataclass
 class LoRALoadReport:
     "What `load_lora_for_inference` applied."
@@ -253,7 +253,7 @@ def _rank(lora:Mapping, where:str) -> int:
     check(len(ranks) == 1, f"{where}: the LoRA down projections have different ranks {sorted(ranks)}")
     return ranks.pop()
 
-# %% ../nbs/13_lora.ipynb #799a118c
+# %% ../nbs/13_lora.ipynb #250a1a23
 def load_lora_for_inference(model:nn.Module,           # a `DiffusionNet`/`GeneralDIT` without LoRA (may be on meta)
                             path,                      # seed checkpoint (`iter_N_model.pt`, folder with `model.pt`) or adapter
                             use_ema:bool=True,         # use the EMA LoRA weights when the file has them (the seed does)
@@ -321,7 +321,7 @@ def load_lora_for_inference(model:nn.Module,           # a `DiffusionNet`/`Gener
     if verbose: print(rep)
     return rep
 
-# %% ../nbs/13_lora.ipynb #d7b67648
+# %% ../nbs/13_lora.ipynb #a47480d0
 def apply_lora(model:nn.Module, # the base model (its weights loaded)
                cfg:LoRAConfig,  # rank, scale, first_nblocks, targets
                seed:int=0       # seed of the LoRA initialisation (the same on every rank)
@@ -347,7 +347,7 @@ def save_lora_run(folder,                         # the run's checkpoint folder
                            base_name=base_name, iteration=iteration)
     return dict(model=seed_ck, adapter=adapter)
 
-# %% ../nbs/13_lora.ipynb #79fe7b1f
+# %% ../nbs/13_lora.ipynb #7b96d0ab
 def _lora_source(src, use_ema:bool=True) -> tuple:
     "`(state dict in reference names, LoRA tensors, weights kind, record, where)` of a seed LoRA checkpoint."
     p = Path(src).expanduser()
@@ -438,7 +438,7 @@ def merge_checkpoint(src,                  # a seed LoRA checkpoint, or an adapt
     if net is not None: write_model_config(out.parent, net=net)      # what network the folder holds, when the source said
     return out
 
-# %% ../nbs/13_lora.ipynb #299963aa
+# %% ../nbs/13_lora.ipynb #bf6af9b8
 def main(argv=None) -> int:
     "`python -m cosmos_nb.lora export|merge …`: adapter folders and merged checkpoints from LoRA post-training files."
     ap = argparse.ArgumentParser(prog='python -m cosmos_nb.lora', description=main.__doc__)
@@ -469,5 +469,5 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr); return 2
     return 0
 
-# %% ../nbs/13_lora.ipynb #89375d42
+# %% ../nbs/13_lora.ipynb #1be39b20
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())   # python -m cosmos_nb.lora

@@ -6,7 +6,7 @@
 __all__ = ['lambda_linear', 'make_scheduler', 'power_ema_gamma', 'power_ema_beta', 'PowerEMA', 'clip_grad_norm_',
            'make_optimizer']
 
-# %% ../nbs/14_optim.ipynb #88c66ca5
+# %% ../nbs/14_optim.ipynb #7a8afc0d
 import os, functools, dataclasses, threading, contextlib
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from .core import CosmosError, check, clean_name
 from .config import OptimizerConfig, SchedulerConfig
 from .parallel import local_shard, host_copy
 
-# %% ../nbs/14_optim.ipynb #b7409f2e
+# %% ../nbs/14_optim.ipynb #a84c1292
 def lambda_linear(n:int, # optimizer step, 0-based
                   warm_up_steps:int=2500, cycle_lengths:int=10_000_000_000_000,
                   f_start:float=1e-6, f_max:float=1.0, f_min:float=1.0) -> float:
@@ -29,7 +29,7 @@ def make_scheduler(optimizer:torch.optim.Optimizer, cfg:SchedulerConfig) -> torc
     "A `LambdaLR` applying `lambda_linear` with the settings of `cfg` (stepped once per optimizer step)."
     return torch.optim.lr_scheduler.LambdaLR(optimizer, functools.partial(lambda_linear, **dataclasses.asdict(cfg)))
 
-# %% ../nbs/14_optim.ipynb #42034b2a
+# %% ../nbs/14_optim.ipynb #994fda07
 def power_ema_gamma(sigma_rel:float=0.1) -> float:
     "Exponent γ of the power EMA with relative std `sigma_rel`: the largest real root of γ³+7γ²+(16−s⁻²)γ+(12−s⁻²)."
     t = sigma_rel**-2
@@ -41,7 +41,7 @@ def power_ema_beta(k:int, # trainer iteration (micro-batches, 0-based) of the op
     "EMA decay at iteration `k`: 0 at k = 0, else (1 − 1/(k+1))^(γ+1)."
     return 0.0 if k <= 0 else (1 - 1/(k + 1))**(gamma + 1)
 
-# %% ../nbs/14_optim.ipynb #1d273ccf
+# %% ../nbs/14_optim.ipynb #dd142a3a
 def _cpu_share(cap:int=16) -> int:
     "This rank's share of the CPU cores it may run on (the local ranks split them), at most `cap`."
     try: n = len(os.sched_getaffinity(0))
@@ -131,7 +131,7 @@ class PowerEMA:
 
     def __repr__(self): return f"PowerEMA(σ_rel={self.sigma_rel}, γ={self.gamma:.4f}, {len(self._shadow)} tensors, fp32{', in host memory' if self.offload else ''})"
 
-# %% ../nbs/14_optim.ipynb #0a542b43
+# %% ../nbs/14_optim.ipynb #49d7e083
 @torch.no_grad()
 def clip_grad_norm_(params, # parameters whose `.grad` is clipped in place
                     max_norm:float=1.0, # largest global L2 norm allowed (≤ 0: no clipping)
@@ -147,11 +147,11 @@ def clip_grad_norm_(params, # parameters whose `.grad` is clipped in place
     if max_norm > 0: torch.nn.utils.clip_grads_with_norm_(params, max_norm, total)
     return total
 
-# %% ../nbs/14_optim.ipynb #6b652660
+# %% ../nbs/14_optim.ipynb #c859d781
 def make_optimizer(params, # the model's parameters (only those with `requires_grad` are optimised)
                    cfg:OptimizerConfig, # lr, weight decay, betas, eps
                    fused:bool=None) -> torch.optim.AdamW: # fused CUDA kernel (default: when the parameters are on a GPU)
-    "AdamW with one parameter group holding every trainable parameter (spec §7.1)."
+    "AdamW with one parameter group holding every trainable parameter, as the reference's `get_base_optimizer`."
     params = [p for p in params if p.requires_grad]
     check(len(params) > 0, "nothing to train: no parameter of the model requires grad")
     if fused is None: fused = params[0].is_cuda

@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_PROMPT', 'CAPTIONS_JSON', 'TOKENIZER_DIR', 'read_caption', 'collect_captions', 'prepare_embeddings',
            'Problem', 'DatasetReport', 'check_dataset', 'load_video_tokenizer', 'window_settings', 'prepare_cli']
 
-# %% ../nbs/06_prepare.ipynb #9c218bfb
+# %% ../nbs/06_prepare.ipynb #a2dba3bc
 import os, sys, json, logging
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +23,7 @@ from .data import (VIDEOS, METAS, T5_XXL, list_videos, caption_path, t5_embeddin
 from .data import cache_latents as write_latent_cache
 from .tokenizer import load_tokenizer
 
-# %% ../nbs/06_prepare.ipynb #b46ebab7
+# %% ../nbs/06_prepare.ipynb #58e282ba
 _log = logging.getLogger('cosmos_nb.prepare')
 DEFAULT_PROMPT = "A video of sks teal robot."     # the seed's example prompt
 
@@ -53,7 +53,7 @@ def collect_captions(dataset_dir, # dataset folder with videos/
     check(not empty, f"{len(empty)} caption files are empty (e.g. {empty[0] if empty else ''})")
     return caps
 
-# %% ../nbs/06_prepare.ipynb #ea5de153
+# %% ../nbs/06_prepare.ipynb #91c5bbf4
 CAPTIONS_JSON = 'captions.json'     # in t5_xxl/: {video stem: the caption its embedding was computed from}
 
 def _read_manifest(dataset_dir) -> dict:
@@ -95,7 +95,7 @@ def prepare_embeddings(dataset_dir, # dataset folder with videos/*.mp4
         _write_manifest(d, manifest)
     return res
 
-# %% ../nbs/06_prepare.ipynb #ff8ab1c1
+# %% ../nbs/06_prepare.ipynb #5ee19525
 @dataclass
 class Problem:
     "One finding of the dataset doctor."
@@ -129,7 +129,7 @@ class DatasetReport:
         return '\n'.join(lines)
     __repr__ = __str__
 
-# %% ../nbs/06_prepare.ipynb #7f4137ea
+# %% ../nbs/06_prepare.ipynb #ee4a2df5
 def _rel(root, p) -> str:
     try: return str(Path(p).relative_to(root))
     except ValueError: return str(p)
@@ -163,7 +163,7 @@ def _check_embedding(rep, root, ep, max_length):
     if arr.dtype != np.float16: rep.warn(rel, f"dtype {arr.dtype}: the seed's embeddings are float16 (training upcasts to float32 anyway)")
     return arr
 
-# %% ../nbs/06_prepare.ipynb #4fd00946
+# %% ../nbs/06_prepare.ipynb #ccf7ed52
 def check_dataset(dataset_dir, # dataset folder
                   num_frames:int=121, # frames per training window
                   sequence_interval:int=1, # step between the frames of a window
@@ -218,7 +218,7 @@ def check_dataset(dataset_dir, # dataset folder
             if p.suffix in exts and p.stem not in stems: rep.warn(_rel(root, p), "has no matching video in videos/: ignored")
     return rep
 
-# %% ../nbs/06_prepare.ipynb #05a68394
+# %% ../nbs/06_prepare.ipynb #3ecea2cd
 TOKENIZER_DIR = 'checkpoints/Cosmos-Tokenize1-CV8x8x8-720p'
 
 def load_video_tokenizer(tokenizer_dir=TOKENIZER_DIR, cfg:TokenizerConfig=None, device='cpu'):
@@ -234,7 +234,7 @@ def window_settings(experiment:str=None, num_frames:int=None, video_size=None, s
                 sequence_interval=sequence_interval or d.sequence_interval,
                 start_frame_interval=start_frame_interval or d.start_frame_interval), tok
 
-# %% ../nbs/06_prepare.ipynb #1efc42a4
+# %% ../nbs/06_prepare.ipynb #921e09e5
 def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_dir, experiment, num_frames, video_size,
          sequence_interval, start_frame_interval, overwrite, emb_format, device, offload, batch_size) -> int:
     win, tok_cfg = window_settings(experiment, num_frames, video_size, sequence_interval, start_frame_interval)
@@ -253,7 +253,7 @@ def _run(dataset_path, prompt, text_encoder_dir, do_check, do_cache, tokenizer_d
         print(f"{c['folder']}: {c['encoded']} windows encoded, {c['skipped']} already cached")
     return 0
 
-# %% ../nbs/06_prepare.ipynb #769c4736
+# %% ../nbs/06_prepare.ipynb #509ed018
 @call_parse
 def prepare_cli(dataset_path:str='datasets/cosmos_nemo_assets', # dataset folder with videos/*.mp4
          prompt:str=None, # caption for every video (written to metas/<video>.txt where absent); default: read metas/*.txt

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['DEMO_PROMPT', 'POST_TRAINED', 'make_demo_dataset', 'make_tiny_checkpoints', 'quickstart', 'main']
 
-# %% ../nbs/17_quickstart.ipynb #f313abcb
+# %% ../nbs/17_quickstart.ipynb #f66f38b5
 import os, sys, time, shutil, argparse
 from pathlib import Path
 import numpy as np
@@ -21,7 +21,7 @@ from .prepare import prepare_cli
 from .train import train
 from .inference import text2world
 
-# %% ../nbs/17_quickstart.ipynb #c36b49dd
+# %% ../nbs/17_quickstart.ipynb #3fb34318
 def make_demo_dataset(folder, # dataset folder to write (videos/, metas/, t5_xxl/)
                       n_videos:int=2,
                       num_frames:int=33, # frames per video
@@ -46,7 +46,7 @@ def make_demo_dataset(folder, # dataset folder to write (videos/, metas/, t5_xxl
                    e[:int(n)], fps=fps)
     return folder
 
-# %% ../nbs/17_quickstart.ipynb #2e16fee2
+# %% ../nbs/17_quickstart.ipynb #64ef4b4b
 def make_tiny_checkpoints(root, # the checkpoint dir to fill
                           dit_dir:str='Cosmos-Predict1-7B-Text2World_post-trained', seed:int=0):
     "Write a tiny DiT, tokenizer and T5 in the released formats under `root` (for tests and demos)."
@@ -67,7 +67,7 @@ def make_tiny_checkpoints(root, # the checkpoint dir to fill
     make_tiny_t5(root/'google-t5'/'t5-11b', d_model=net_cfg.crossattn_emb_channels, seed=seed)
     return root
 
-# %% ../nbs/17_quickstart.ipynb #f9d69a43
+# %% ../nbs/17_quickstart.ipynb #d5cb6376
 DEMO_PROMPT = "A video of sks teal robot."
 POST_TRAINED = 'Cosmos-Predict1-7B-Text2World_post-trained'
 
@@ -123,7 +123,7 @@ def quickstart(root='.', # folder that receives checkpoints/, datasets/ and outp
         return out
     finally: os.chdir(old)
 
-# %% ../nbs/17_quickstart.ipynb #53c43ff1
+# %% ../nbs/17_quickstart.ipynb #2903032f
 def main(argv=None):
     "`python -m cosmos_nb.quickstart [--root DIR] [--max_iter N] [--steps N]`."
     p = argparse.ArgumentParser(prog='python -m cosmos_nb.quickstart', description=quickstart.__doc__)
@@ -134,5 +134,5 @@ def main(argv=None):
     try: quickstart(a.root, a.max_iter, a.steps)
     except CosmosError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
 
-# %% ../nbs/17_quickstart.ipynb #11d49c30
+# %% ../nbs/17_quickstart.ipynb #1e02220f
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -7,7 +7,7 @@ __all__ = ['T5_MAX_LENGTH', 'T5_HUB_ID', 'T5_DIR', 't5_source', 'load_t5_tokeniz
            'tiny_t5_tokenizer_dir', 'load_tiny_t5_tokenizer', 'make_tiny_t5', 'length_mask', 'T5TextEncoder',
            'write_t5_embedding', 'SafeUnpickler', 'read_t5_embedding', 'pad_t5_embedding', 'load_t5_embedding']
 
-# %% ../nbs/02_text.ipynb #e69f7792
+# %% ../nbs/02_text.ipynb #67d349ee
 import os, io, json, pickle, importlib
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,7 @@ import torch
 from fastcore.basics import patch
 from .core import CosmosError, check, str2dtype, default_device
 
-# %% ../nbs/02_text.ipynb #d6d32432
+# %% ../nbs/02_text.ipynb #07bec532
 T5_MAX_LENGTH = 512                             # tokens, always (prompt + EOS + zero padding)
 T5_HUB_ID = 'google-t5/t5-11b'                  # the hub repository of the encoder and tokenizer
 T5_DIR = 'checkpoints/google-t5/t5-11b'         # the seed's local folder for it
@@ -30,7 +30,7 @@ def t5_source(path=T5_DIR) -> str:
           f"(or pass a folder holding config.json, the weights and tokenizer.json)")
     return str(path)
 
-# %% ../nbs/02_text.ipynb #bd37adba
+# %% ../nbs/02_text.ipynb #ddca85ed
 def _hub_error(path, e):
     return CosmosError(f"could not load T5 from {path} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
                        f"Download it with `huggingface-cli download {T5_HUB_ID} --local-dir {T5_DIR}` and pass that folder")
@@ -42,7 +42,7 @@ def load_t5_tokenizer(path=T5_DIR):
     try: return AutoTokenizer.from_pretrained(src)
     except Exception as e: raise _hub_error(path, e) from None
 
-# %% ../nbs/02_text.ipynb #6e6ecfc8
+# %% ../nbs/02_text.ipynb #9a11d9b3
 _TINY_CORPUS = """A video of sks teal robot.
 A teal robot picks up a red box in a warehouse.
 A small robot drives along a corridor at night.
@@ -76,7 +76,7 @@ def train_tiny_t5_tokenizer(sentences=None, # training text (default: a built-in
     vocab = json.loads(tok.to_str())["model"]["vocab"]
     return T5TokenizerFast(vocab=[tuple(v) for v in vocab], extra_ids=0)
 
-# %% ../nbs/02_text.ipynb #2a125241
+# %% ../nbs/02_text.ipynb #8cab39b2
 def tiny_t5_tokenizer_dir() -> Path:
     "The folder of the committed tiny T5 tokenizer (inside the installed package)."
     import importlib.util
@@ -89,7 +89,7 @@ def load_tiny_t5_tokenizer():
     check((d/'tokenizer.json').is_file(), f"{d/'tokenizer.json'} is missing: reinstall cosmos_nb")
     return AutoTokenizer.from_pretrained(str(d))
 
-# %% ../nbs/02_text.ipynb #0c37d363
+# %% ../nbs/02_text.ipynb #f053afd8
 def make_tiny_t5(folder, # where to write config.json, model.safetensors and the tokenizer files
                  d_model:int=32, # hidden size (the tiny DiT's crossattn_emb_channels)
                  num_layers:int=2,
@@ -109,7 +109,7 @@ def make_tiny_t5(folder, # where to write config.json, model.safetensors and the
     model.save_pretrained(folder); tok.save_pretrained(folder)
     return folder
 
-# %% ../nbs/02_text.ipynb #6d24228f
+# %% ../nbs/02_text.ipynb #4c98d9fd
 def length_mask(lengths, # `[B]` numbers of real tokens
                 max_length:int=T5_MAX_LENGTH):
     "The int64 `[B, max_length]` mask with ones on the first `lengths[b]` positions."
@@ -146,7 +146,7 @@ class T5TextEncoder:
         return (f"T5TextEncoder(d_model={self.dim}, layers={self.model.config.num_layers}, dtype={self.model.dtype}, "
                 f"device={self.device}, offload={self.offload}, max_length={self.max_length})")
 
-# %% ../nbs/02_text.ipynb #5222266f
+# %% ../nbs/02_text.ipynb #07fa44bd
 @patch
 @torch.no_grad()
 def _encode_batch(self:T5TextEncoder, prompts):
@@ -178,7 +178,7 @@ def __call__(self:T5TextEncoder, prompts, batch_size:int=None):
     "Same as `encode`."
     return self.encode(prompts, batch_size)
 
-# %% ../nbs/02_text.ipynb #6a8a5c3c
+# %% ../nbs/02_text.ipynb #85f0b323
 def _to_numpy(x):
     return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
@@ -201,7 +201,7 @@ def write_t5_embedding(path, # `t5_xxl/<video>.pickle` (the seed's format) or `â
     os.replace(tmp, path)      # atomic: an interrupted run never leaves half a file
     return path
 
-# %% ../nbs/02_text.ipynb #6458b7d6
+# %% ../nbs/02_text.ipynb #4ae1f3e5
 class _Forbidden(pickle.UnpicklingError): pass
 
 def _np_global(mod, name):
@@ -245,7 +245,7 @@ class SafeUnpickler(pickle._Unpickler):
         if isinstance(obj, np.dtype) and not _plain_dtype(obj): raise _Forbidden(f"a dtype with altered flags ({obj.flags:#x})")
     dispatch = {**pickle._Unpickler.dispatch, pickle.BUILD[0]: load_build}
 
-# %% ../nbs/02_text.ipynb #d34a9c03
+# %% ../nbs/02_text.ipynb #639915c8
 def read_t5_embedding(path) -> np.ndarray:
     "The `[n, D]` float array stored in a T5 embedding file (the seed's pickle, read safely, or safetensors)."
     path = Path(path)
@@ -274,7 +274,7 @@ def read_t5_embedding(path) -> np.ndarray:
           f"{path}: expected a float [n_tokens, D] array, got {arr.dtype} {list(arr.shape)}; {fix}")
     return arr
 
-# %% ../nbs/02_text.ipynb #60a62155
+# %% ../nbs/02_text.ipynb #98f1408e
 def pad_t5_embedding(emb, # `[n, D]` array or tensor, n â‰¤ `max_length`
                      max_length:int=T5_MAX_LENGTH):
     "Zero-pad to float32 `[max_length, D]` and return it with the int64 `[max_length]` mask of the n real rows."

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/16a_text2world.ipynb #64d953c2
+# %% ../nbs/16a_text2world.ipynb #62df874f
 from .inference import main, text2world, parse_args, Text2WorldArgs, Text2WorldPipeline
 
-# %% ../nbs/16a_text2world.ipynb #70fed43b
+# %% ../nbs/16a_text2world.ipynb #50972919
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -6,7 +6,7 @@
 __all__ = ['IterSpeed', 'build_dataset', 'build_tokenizer', 'initial_model', 'Trainer', 'train', 'split_run_options', 'usage',
            'run_cli', 'main']
 
-# %% ../nbs/15_train.ipynb #b2f6c9c0
+# %% ../nbs/15_train.ipynb #a5a556af
 import os, sys, re, gc, copy, json, math, time, inspect, contextlib, importlib.util
 from pathlib import Path
 from typing import Optional
@@ -26,7 +26,8 @@ from accelerate.tracking import TensorBoardTracker
 from .core import CosmosError, check, str2dtype, seed_everything, write_video, num_params, log_info
 from .config import Experiment, get_experiment, parse_cli_args, parse_value, flatten, EXPERIMENTS
 from .text import load_t5_embedding
-from .data import VideoDataset, LatentDataset, DataParallelSampler, latent_dir, video_to_model_input, VIDEOS
+from .data import (VideoDataset, LatentDataset, DataParallelSampler, latent_dir, video_to_model_input,
+                            model_output_to_frames, VIDEOS)
 from .tokenizer import VideoTokenizer, load_tokenizer
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .dit import DiffusionNet
@@ -38,7 +39,7 @@ from .checkpoint import (load_released, checkpoint_names, atomic_save, clear_par
 from .lora import apply_lora, save_lora_run
 from .optim import make_scheduler, PowerEMA, clip_grad_norm_, make_optimizer
 
-# %% ../nbs/15_train.ipynb #75aea3f5
+# %% ../nbs/15_train.ipynb #5bf40f6f
 class IterSpeed:
     "The reference's `IterSpeed`: every `every` iterations, the mean time per iteration since the last call and the loss."
     def __init__(self, every:int=10): self.every, self.t, self.last = every, None, None
@@ -51,7 +52,7 @@ class IterSpeed:
         if self.last is None: return None
         return f"{iteration} : iter_speed {self.last:.2f} seconds per iteration | Loss: {loss:.4f}"
 
-# %% ../nbs/15_train.ipynb #04def670
+# %% ../nbs/15_train.ipynb #a58aadad
 def build_dataset(exp:Experiment, # the run
                   latents='auto'): # True: the latent cache; False: decode videos; 'auto': the cache when it exists
     "The training dataset of `exp`: a `VideoDataset`, or a `LatentDataset` over the latent cache."
@@ -95,7 +96,7 @@ def initial_model(exp:Experiment, # the run
         torch.manual_seed(exp.trainer.seed)
         return DiffusionNet(exp.model.net), f"random initialisation (checkpoint.load_path='', seed {exp.trainer.seed})"
 
-# %% ../nbs/15_train.ipynb #82b2375c
+# %% ../nbs/15_train.ipynb #44176ebc
 class Trainer:
     "One post-training run of an `Experiment`: build, resume, `fit`, save; use as a context manager."
     def __init__(self, exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
@@ -146,7 +147,7 @@ class Trainer:
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 
-# %% ../nbs/15_train.ipynb #78c7eb30
+# %% ../nbs/15_train.ipynb #c11e5efa
 @patch
 def _build(self:Trainer):
     exp, env, T = self.exp, self.env, self.exp.trainer
@@ -190,7 +191,7 @@ def _build(self:Trainer):
     if self.start_from is not None: self._resume(self.start_from)
     self._init_trackers()
 
-# %% ../nbs/15_train.ipynb #7428130e
+# %% ../nbs/15_train.ipynb #88d69389
 @patch
 def _fsdp_knobs(self:Trainer) -> dict:
     "`checkpoint` and `reshard_after_forward` from the experiment and, when one was used, the accelerate FSDP config."
@@ -254,7 +255,7 @@ def _autocast(self:Trainer):
     on = not self.use_fsdp and self.compute_dtype != torch.float32
     return torch.autocast(self.env.device.type, dtype=self.compute_dtype, enabled=on)
 
-# %% ../nbs/15_train.ipynb #d3dea85d
+# %% ../nbs/15_train.ipynb #c8fd3850
 @patch
 def _batches(self:Trainer, start:int):
     dl = self.exp.dataloader_train
@@ -264,7 +265,7 @@ def _batches(self:Trainer, start:int):
     epoch, skip = divmod(start, nb)          # the data position follows from the iteration alone: exact resume
     kw = dict(batch_size=bs, drop_last=True, num_workers=dl.num_workers, pin_memory=dl.pin_memory and self.env.device.type == 'cuda')
     while True:
-        self.sampler.set_epoch(epoch)        # a new order every epoch (the reference repeats epoch 0's, gotcha 28)
+        self.sampler.set_epoch(epoch)        # a new order every epoch (the reference never calls set_epoch: epoch 0's order forever)
         idx = self.sampler.indices()
         yield from DataLoader(self.dataset, sampler=idx[skip*bs:], **kw)
         epoch, skip = epoch + 1, 0
@@ -279,7 +280,7 @@ def _inputs(self:Trainer, batch:dict):
     cond = dict(crossattn_emb=emb, fps=torch.as_tensor(batch['fps']).to(dev, dt), padding_mask=batch['padding_mask'].to(dev, dt))
     return x0, cond
 
-# %% ../nbs/15_train.ipynb #5fffba00
+# %% ../nbs/15_train.ipynb #ab54efbf
 @patch
 def _micro_step(self:Trainer, batch:dict, sync:bool=True) -> dict:
     m = self.exp.model
@@ -306,7 +307,7 @@ def _optimizer_step(self:Trainer, k:int): # trainer iteration (0-based) of the l
     if self.ema is not None: self.ema.update(k)
     self.optimizer.zero_grad(set_to_none=True)
 
-# %% ../nbs/15_train.ipynb #e0ef0cba
+# %% ../nbs/15_train.ipynb #7297f18b
 @patch
 def _flush(self:Trainer):
     if not self._pending: return
@@ -347,7 +348,7 @@ def fit(self:Trainer) -> dict:
     log_info(f"Done with training: iteration {self.iteration}", env)
     return dict(iteration=self.iteration, history=self.history)
 
-# %% ../nbs/15_train.ipynb #b73d876d
+# %% ../nbs/15_train.ipynb #d8f609a6
 @patch
 def _kept_desc(self:Trainer) -> str:
     k = self.exp.fsdp.keep_attention
@@ -362,7 +363,7 @@ def _check_kept(self:Trainer):
                  f"(model.net.attn_backend={self.exp.model.net.attn_backend!r}, no fused kernel for it here), so every block "
                  "still recomputes it. Use attn_backend=auto (or sdpa) to gain from it, or set fsdp.keep_attention=0", self.env)
 
-# %% ../nbs/15_train.ipynb #f6d0cd04
+# %% ../nbs/15_train.ipynb #b0cfa4c2
 @patch
 def _log(self:Trainer, bar=None):
     self._flush()
@@ -406,7 +407,7 @@ def _init_trackers(self:Trainer):
     self.accelerator.init_trackers(j.project, config=cfg, init_kwargs={'wandb': dict(name=j.name, group=j.group)})
     self._trackers_on = True
 
-# %% ../nbs/15_train.ipynb #6ebd67a1
+# %% ../nbs/15_train.ipynb #95ab51ee
 @patch
 def _ema_full_sd(self:Trainer) -> dict:
     "The model's state dict with the EMA weights in place of the trained ones (buffers as they are)."
@@ -454,7 +455,7 @@ def save(self:Trainer) -> dict:
     log_info(f"saved checkpoint {N['stem']} in {d}", env)
     return out
 
-# %% ../nbs/15_train.ipynb #66e96a0f
+# %% ../nbs/15_train.ipynb #e4a5a17b
 @patch
 def _resume(self:Trainer, it:int):
     env = self.env
@@ -478,7 +479,7 @@ def _resume(self:Trainer, it:int):
     log_info(f"resumed from {path} at iteration {self.iteration}" + ('' if exact else
              f" (saved with {tr['world_size']} processes, now {env.world_size}: data and noise differ from an uninterrupted run)"), env)
 
-# %% ../nbs/15_train.ipynb #c0282c0f
+# %% ../nbs/15_train.ipynb #7909d31e
 @patch
 @torch.no_grad()
 def sample(self:Trainer) -> list:
@@ -504,20 +505,20 @@ def sample(self:Trainer) -> list:
             if isinstance(mod, FSDPModule): mod.reshard()
         video = self.tokenizer.decode(x0.to(dt))[0]                                             # (3, T, H, W) in ≈[-1, 1]
         if env.is_main:
-            frames = ((video.float().clamp(-1, 1) + 1)*127.5).permute(1, 2, 3, 0).to(torch.uint8).cpu()   # (T, H, W, 3)
+            frames = model_output_to_frames(video)                                               # (T, H, W, 3)
             p = self.run_dir/'samples'/f"{checkpoint_names(self.iteration)['stem']}_{tag}.mp4"
             paths.append(write_video(p, frames, fps=float(item['fps'])))
     log_info(f"sample videos: {', '.join(str(p) for p in paths)}", env)
     return paths
 
-# %% ../nbs/15_train.ipynb #4e5a7e61
+# %% ../nbs/15_train.ipynb #e07f7bf3
 @delegates(Trainer.__init__)
 def train(exp:Experiment, # the run (e.g. `get_experiment(name, overrides)`)
           **kwargs) -> dict: # the `Trainer` options (log_with, progress, resume, output_root, …)
     "Post-train `exp` from start (or from its latest checkpoint) to `trainer.max_iter`; returns the iteration and the loss history."
     with Trainer(exp, **kwargs) as t: return t.fit()
 
-# %% ../nbs/15_train.ipynb #083797aa
+# %% ../nbs/15_train.ipynb #ae2ea8d8
 def _run_options() -> dict:
     "`{name: (type, default)}` of the run options (the keyword arguments of `train`)."
     sig = inspect.signature(train)
@@ -563,5 +564,5 @@ def main():
     os.environ.setdefault('PYTORCH_CUDA_ALLOC_CONF', 'expandable_segments:True')
     sys.exit(run_cli(sys.argv[1:]))
 
-# %% ../nbs/15_train.ipynb #eee5ff4b
+# %% ../nbs/15_train.ipynb #ec82110b
 if __name__ == '__main__' and '__file__' in globals(): main()   # python -m cosmos_nb.train

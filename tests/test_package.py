@@ -1,4 +1,4 @@
-"""Repository-level checks: README in step with index.ipynb, library in step with the notebooks."""
+"""Repository-level checks: README in step with index.ipynb, the library's layout, the notebooks' outputs."""
 import subprocess, sys, shutil
 from pathlib import Path
 
@@ -23,3 +23,15 @@ def test_config_cli_runs_as_module():
     bad = subprocess.run([sys.executable, '-m', 'cosmos_nb.config', 'experiment=text2world_tiny_example', 'trainer.max_itr=7'],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and 'trainer.max_iter' in bad.stderr and 'Traceback' not in bad.stderr
+
+def test_layout():
+    "Modules come from notebooks, import only earlier ones, and never import cosmos_nb inside a function."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from check_layout import problems
+    assert problems() == []
+
+def test_notebooks_carry_outputs():
+    "Every notebook still has the outputs (plots, frames, videos, tables) recorded in tools/notebook_outputs.json."
+    sys.path.insert(0, str(ROOT/'tools'))
+    from check_outputs import problems
+    assert problems() == []

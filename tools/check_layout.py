@@ -1,4 +1,4 @@
-"""Check the library's layout: every module comes from one notebook, no module imports a module of a later notebook,
+"""Check the library's layout: every module comes from a notebook, no module imports a module of a later notebook,
 and no `cosmos_nb` import hides inside a function. `python tools/check_layout.py` prints the import order and sizes."""
 import ast, json, re, sys
 from pathlib import Path
@@ -30,6 +30,9 @@ def cosmos_imports(path:Path) -> list:
 
 def problems() -> list:
     order, bad = module_order(), []
+    for path in sorted((ROOT/'cosmos_nb').glob('*.py')):
+        if path.stem not in order and path.stem not in ('__init__', '_modidx'):
+            bad.append(f"cosmos_nb/{path.name} comes from no notebook (no `#| default_exp {path.stem}`): delete it or its notebook's rename left it behind")
     for mod, (pos, nb) in order.items():
         path = ROOT/'cosmos_nb'/f'{mod}.py'
         for dep, line, inner in cosmos_imports(path):

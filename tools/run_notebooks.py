@@ -6,13 +6,15 @@
 Each notebook runs top to bottom in a fresh IPython shell, in its own folder, skipping what `nbdev_test` skips
 (`#| eval: false`, cells flagged with settings.ini's `tst_flags` unless named in `--flags`, the `nbdev_export()` cell).
 A skipped cell keeps the outputs it has (a `#| cuda` cell keeps those of its last GPU run). Plots are stored as PNG.
-The notebook is written only when every cell ran; then `nbdev_clean` normalises it (outputs stay).
+The notebook is written only when every cell ran; then `nbdev_clean` normalises it (outputs stay); other notebooks
+are not touched, so several can run at once.
 """
-import argparse, configparser, os, subprocess, sys, time
+import argparse, configparser, os, sys, time
 from pathlib import Path
 from execnb.nbio import read_nb, write_nb
 from execnb.shell import CaptureShell
 from nbdev.process import extract_directives
+from nbdev.clean import nbdev_clean
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,4 +57,4 @@ if __name__ == '__main__':
     skip = _tst_flags() - set(a.flags.split())
     for p in nbs:
         print(f"{p.relative_to(ROOT)}: {run_notebook(p, skip):.0f} s", flush=True)
-    subprocess.run(['nbdev_clean'], cwd=ROOT, check=True)
+        nbdev_clean(fname=str(p))
