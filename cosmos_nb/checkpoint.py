@@ -8,8 +8,8 @@ __all__ = ['RELEASED_MD5', 'LATEST', 'ADAPTER_WEIGHTS', 'ADAPTER_MANIFEST', 'ADA
            'CheckpointInfo', 'describe_state_dict', 'describe_checkpoint', 'load_released', 'checkpoint_names',
            'atomic_save', 'atomic_write_text', 'clear_partial', 'latest_iteration', 'save_train_state',
            'train_state_meta', 'load_train_state', 'save_lora_checkpoint', 'base_fingerprint', 'write_adapter',
-           'adapter_file', 'read_adapter', 'is_lora_checkpoint', 'write_model_config', 'read_model_config',
-           'net_config_for']
+           'adapter_file', 'read_adapter', 'is_lora_checkpoint', 'write_model_config', 'read_sidecar', 'is_stand_in',
+           'read_model_config', 'net_config_for']
 
 # %% ../nbs/11_checkpoint.ipynb #66e4fb45
 import os, io, re, json, time, shutil, fnmatch, pickle, hashlib, warnings, zipfile
@@ -470,22 +470,39 @@ def is_lora_checkpoint(path) -> bool:
 # %% ../nbs/11_checkpoint.ipynb #b3413459
 SIDECAR = 'cosmos_nb_config.json'
 
-def write_model_config(folder, net:DiTConfig=None, tokenizer:TokenizerConfig=None):
-    "Write `cosmos_nb_config.json` into `folder`, recording the network and/or tokenizer configs of its files."
+def write_model_config(folder,                       # the checkpoint folder
+                       net:DiTConfig=None,           # the network of its `model.pt`
+                       tokenizer:TokenizerConfig=None, # the tokenizer of its `.jit` files
+                       video:dict=None,              # the video size it was trained on: `{'num_frames', 'height', 'width'}`
+                       stand_in:bool=False):         # random weights standing in for a released model (the quickstart's)
+    "Write `cosmos_nb_config.json` into `folder`: what its files hold (network, tokenizer, training video size, stand-in)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     d = {}
     if net is not None: d['net'] = asdict(net)
     if tokenizer is not None: d['tokenizer'] = asdict(tokenizer)
-    (folder/SIDECAR).write_text(json.dumps(d, indent=1))
+    if video is not None:
+        check(set(video) == {'num_frames', 'height', 'width'}, f"video={video}: give num_frames, height and width")
+        d['video'] = {k: int(v) for k, v in video.items()}
+    if stand_in: d['stand_in'] = True
+    atomic_write_text(folder/SIDECAR, json.dumps(d, indent=1))
     return folder/SIDECAR
+
+def read_sidecar(folder) -> dict:
+    "The contents of `folder`'s `cosmos_nb_config.json` (`{}` when there is none)."
+    p = Path(folder)/SIDECAR
+    if not p.is_file(): return {}
+    try: return json.loads(p.read_text())
+    except json.JSONDecodeError as e: raise CosmosError(f"{p} is not valid JSON ({e}): delete it, or write it again with write_model_config") from None
+
+def is_stand_in(folder) -> bool:
+    "Does `folder` hold random stand-in weights (written by the quickstart) rather than a released model?"
+    return bool(read_sidecar(folder).get('stand_in', False))
 
 def read_model_config(folder, key:str, cls):
     "The `cls` config (`DiTConfig`, `TokenizerConfig`) recorded under `key` in `folder`'s `cosmos_nb_config.json`, or None."
-    p = Path(folder)/SIDECAR
-    if not p.is_file(): return None
-    d = json.loads(p.read_text()).get(key)
+    d = read_sidecar(folder).get(key)
     if d is None: return None
-    names = {f.name for f in fields(cls)}
+    p, names = Path(folder)/SIDECAR, {f.name for f in fields(cls)}
     bad = set(d) - names
     check(not bad, f"{p}: unknown {key} fields {sorted(bad)}")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
