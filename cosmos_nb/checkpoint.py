@@ -8,8 +8,8 @@ __all__ = ['RELEASED_MD5', 'LATEST', 'ADAPTER_WEIGHTS', 'ADAPTER_MANIFEST', 'ADA
            'CheckpointInfo', 'describe_state_dict', 'describe_checkpoint', 'load_released', 'checkpoint_names',
            'atomic_save', 'atomic_write_text', 'clear_partial', 'latest_iteration', 'save_train_state',
            'train_state_meta', 'load_train_state', 'save_lora_checkpoint', 'base_fingerprint', 'write_adapter',
-           'adapter_file', 'read_adapter', 'is_lora_checkpoint', 'write_model_config', 'read_sidecar', 'is_stand_in',
-           'read_model_config', 'net_config_for']
+           'adapter_file', 'read_adapter', 'is_lora_checkpoint', 'net_config_from_state_dict', 'write_model_config',
+           'read_sidecar', 'is_stand_in', 'read_model_config', 'net_config_for']
 
 # %% ../nbs/11_checkpoint.ipynb #66e4fb45
 import os, io, re, json, time, shutil, fnmatch, pickle, hashlib, warnings, zipfile
@@ -468,6 +468,88 @@ def is_lora_checkpoint(path) -> bool:
     return any(is_lora_key(k) for k in sd)
 
 # %% ../nbs/11_checkpoint.ipynb #b3413459
+import math, functools, dataclasses
+from .config import DIT_PRESETS
+from .dit import GeneralDIT
+
+def _dit_shapes(sd:Mapping) -> dict:
+    "`{GeneralDIT key: shape}` of the base network in `sd` (any naming; LoRA, logvar and `_extra_state` left out)."
+    out = {}
+    for k, v in sd.items():
+        if k.endswith(_EXTRA) or not torch.is_tensor(v) or is_lora_key(k): continue
+        k = net_key(reference_key(k))
+        if k.startswith('net.'): out[k[4:]] = tuple(v.shape)
+    return out
+
+def _net_shapes(cfg:DiTConfig) -> dict:
+    "`{key: shape}` of a `GeneralDIT(cfg)` built on the meta device."
+    with torch.device('meta'): m = GeneralDIT(cfg)
+    return {k: tuple(v.shape) for k, v in m.state_dict().items() if not k.endswith(_EXTRA)}
+
+@functools.lru_cache(maxsize=None)
+def _preset_shapes(name:str) -> dict: return _net_shapes(dit_config(name))
+
+def _read_net(sh:dict, D:int, nb:int) -> DiTConfig:
+    base = dit_config('tiny')
+    b0 = 'blocks.block0.blocks'
+    subs = sorted({int(k.split('.')[3]) for k in sh if k.startswith(b0 + '.')})
+    base_types = base.block_config.upper().split('-')
+    types, ctx, hd, hidden = [], None, None, None
+    for i in subs:
+        pre = f'{b0}.{i}.block.'
+        if pre + 'layer1.weight' in sh: types.append('MLP'); hidden = sh[pre + 'layer1.weight'][0]; continue
+        kin = sh[pre + 'attn.to_k.0.weight'][1]
+        hd = hd or sh[pre + 'attn.to_q.1.weight'][0]
+        default = base_types[i] if i < len(base_types) else 'FA'
+        t = 'CA' if kin != D else (default if default in ('FA', 'CA') else 'FA')    # a width-D context looks like FA
+        if t == 'CA': ctx = kin
+        types.append(t)
+    ratio = base.mlp_ratio
+    if hidden is not None:
+        ratio = hidden / D
+        if int(D * ratio) != hidden: ratio = (hidden + 0.5) / D                 # so that int(D·ratio) gives `hidden` back
+    lora = f'{b0}.0.adaLN_modulation.2.weight' in sh
+    din, dout = sh['x_embedder.proj.1.weight'][1], sh['final_layer.linear.weight'][0]
+    mask = din > dout                                     # (C+1)·P against C·P: the latent channels are the same in and out
+    P = din - dout if mask else dout // base.out_channels
+    check(P > 0 and din % P == 0 and dout % P == 0, f"patch embed {din} inputs and final layer {dout} outputs fit no patch size")
+    cands = [(s, P // (s*s)) for s in range(1, math.isqrt(P) + 1) if P % (s*s) == 0]      # (p, pt) with p²·pt = P
+    tables = 'extra_pos_embedder.pos_emb_h' in sh
+    if tables:
+        lh, lw, lt = (sh[f'extra_pos_embedder.pos_emb_{a}'][0] for a in 'hwt')
+        fits = [c for c in cands if (lh*c[0], lw*c[0], lt*c[1]) == (base.max_img_h, base.max_img_w, base.max_frames)]
+    else: fits, lh = [], sh['pos_embedder.seq'][0]; lw = lt = lh   # RoPE only: one position range for all axes
+    ps, pt = (fits or [c for c in cands if c[1] == 1] or [c for c in cands if c[0] == base.patch_spatial] or cands)[0]
+    return dataclasses.replace(base, model_channels=D, num_blocks=nb, num_heads=D // (hd or base.head_dim),
+        block_config='-'.join(types), crossattn_emb_channels=ctx or base.crossattn_emb_channels, mlp_ratio=ratio,
+        use_adaln_lora=lora, adaln_lora_dim=sh[f'{b0}.0.adaLN_modulation.1.weight'][0] if lora else base.adaln_lora_dim,
+        affline_emb_norm='affline_norm.weight' in sh, extra_per_block_abs_pos_emb=tables,
+        concat_padding_mask=mask, in_channels=din // P - mask, out_channels=dout // P, patch_spatial=ps, patch_temporal=pt,
+        max_img_h=lh*ps, max_img_w=lw*ps, max_frames=lt*pt)
+
+def net_config_from_state_dict(sd:Mapping,    # a checkpoint's state dict (any naming; meta tensors are fine)
+                               where:str='the checkpoint') -> DiTConfig:
+    "The `DiTConfig` of the DiT whose weights are `sd`: the 7B/14B preset when every shape is its, else read off the shapes."
+    sh = _dit_shapes(sd)
+    check('x_embedder.proj.1.weight' in sh and 'final_layer.linear.weight' in sh,
+          f"{where} is not a Cosmos DiT state dict (no x_embedder.proj.1.weight / final_layer.linear.weight among its {len(sh)} tensors)")
+    D = sh['x_embedder.proj.1.weight'][0]
+    blocks = {int(m.group(1)) for k in sh if (m := _BLOCK.search(k))}
+    nb = max(blocks) + 1 if blocks else 0
+    for name in ('7b', '14b'):
+        p = DIT_PRESETS[name]
+        if (D, nb) == (p['model_channels'], p['num_blocks']) and sh == _preset_shapes(name): return dit_config(name)
+    fix = (f"write the network's config beside the file: cosmos_nb.checkpoint.write_model_config(folder, net=DiTConfig(...))")
+    try: cfg = _read_net(sh, D, nb)
+    except (KeyError, IndexError, ZeroDivisionError, CosmosError) as e:
+        raise CosmosError(f"cannot read the network of {where} off its shapes ({type(e).__name__}: {e}): {fix}") from None
+    got = _net_shapes(cfg)
+    bad = sorted(k for k in set(sh) | set(got) if sh.get(k) != got.get(k))
+    check(not bad, f"the network read off the shapes of {where} does not rebuild it ({len(bad)} tensors differ: "
+                   f"{short_list(bad)}): {fix}")
+    return cfg
+
+# %% ../nbs/11_checkpoint.ipynb #2dc71182
 SIDECAR = 'cosmos_nb_config.json'
 
 def write_model_config(folder,                       # the checkpoint folder
@@ -507,20 +589,40 @@ def read_model_config(folder, key:str, cls):
     check(not bad, f"{p}: unknown {key} fields {sorted(bad)}")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
-def net_config_for(folder, info=None) -> DiTConfig:
-    "The `DiTConfig` of the DiT checkpoint in `folder`: from its `cosmos_nb_config.json`, else 7B/14B by name, checked against `info`."
+def _size_in_name(folder:Path) -> Optional[str]:
+    "'7B' or '14B' when the folder's name says so (as `Cosmos-Predict1-7B-Text2World_post-trained`), else None."
+    name = f"-{folder.name.upper()}-".replace('_', '-')
+    sizes = [s for s in ('14B', '7B') if f'-{s}-' in name]
+    return sizes[0] if len(sizes) == 1 else None
+
+def net_config_for(folder,                  # the DiT checkpoint folder (holding `model.pt`)
+                   info:CheckpointInfo=None, # `describe_checkpoint` of its `model.pt`, if already read
+                   sd:Mapping=None           # the state dict of its `model.pt`, if already read (memory-mapped)
+                  ) -> DiTConfig:
+    "The `DiTConfig` of the DiT in `folder`: its `cosmos_nb_config.json`, else the file's shapes, else 7B/14B by name."
     folder = Path(folder)
-    net = read_model_config(folder, 'net', DiTConfig)
+    f = folder/'model.pt'
+    net, named = read_model_config(folder, 'net', DiTConfig), _size_in_name(folder)
+    recorded = net is not None
+    if sd is None and f.is_file() and (info is None or not recorded):
+        sd = checkpoint_state_dict(read_checkpoint(f), str(f))             # memory-mapped: only the shapes are read
+    if info is None and sd is not None: info = describe_state_dict(sd, path=str(f))
+    if net is None and sd is not None: net = net_config_from_state_dict(sd, str(f))
     if net is None:
-        name = folder.name.upper()
-        sizes = [s for s in ('14B', '7B') if f'-{s}-' in f'-{name}-'.replace('_', '-')]
-        check(len(sizes) == 1, f"cannot tell the model size of {folder}: its name should contain -7B- or -14B- "
-                               f"(as Cosmos-Predict1-7B-Text2World_post-trained), or the folder should hold a {SIDECAR}")
-        net = dit_config(sizes[0].lower())
-    if info is not None and info.is_dit:
-        got = (info.model_channels, info.num_blocks)
-        want = (net.model_channels, net.num_blocks)
-        check(got == want, f"{folder}/model.pt holds a {info.kind} DiT (D={got[0]}, {got[1]} blocks) but the folder "
-                           f"{'config' if (folder/SIDECAR).is_file() else 'name'} says D={want[0]}, {want[1]} blocks: copy the "
-                           f"checkpoint into the matching folder (Cosmos-Predict1-{info.kind.split()[0]}-Text2World_post-trained)")
+        check(named is not None, f"cannot tell the model size of {folder}: it has no model.pt to read it from, no {SIDECAR}, "
+                                 f"and its name says neither -7B- nor -14B- (as Cosmos-Predict1-7B-Text2World_post-trained)")
+        net = dit_config(named.lower())
+    if info is None or not info.is_dit: return net
+    got, want = (info.model_channels, info.num_blocks), (net.model_channels, net.num_blocks)
+    holds = f"{f} holds a {info.kind} DiT (D={got[0]}, {got[1]} blocks)"
+    if recorded:                                                            # trusted over the name, if it fits the file
+        check(got == want, f"{holds} but {folder/SIDECAR} says D={want[0]}, {want[1]} blocks: delete that file (the network "
+                           f"is then read from model.pt) or write it again with cosmos_nb.checkpoint.write_model_config")
+        return net
+    kind = info.kind.split()[0]
+    if named is not None and kind != named:
+        alt = f" or Cosmos-Predict1-{kind}-Text2World_post-trained" if kind in ('7B', '14B') else ''
+        raise CosmosError(f"{holds} but the folder name {folder.name} says {named}: rename the folder to a name that "
+                          f"does not say 7B or 14B, e.g. {folder.parent/'my_run_post-trained'}{alt} (the network is read from "
+                          f"model.pt), and pass that name to --diffusion_transformer_dir")
     return net

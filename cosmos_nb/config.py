@@ -114,6 +114,7 @@ class TokenizerConfig:
     max_enc_batch_size:int=8
     max_dec_batch_size:int=4
     dtype:str='bf16'
+    random_init:bool=False                     # train with random tokenizer weights instead of loading the folder (tests without tokenizer files)
 
     @property
     def net(self) -> TokenizerNetConfig: return TokenizerNetConfig(**TOKENIZER_PRESETS[self.preset])
@@ -426,15 +427,15 @@ def text2world_7b_lora_example_cosmos_nemo_assets() -> Experiment:
 def _tiny(e:Experiment, name:str) -> Experiment:
     e.job.name = name
     e.model.net = dit_config('tiny')
-    e.model.tokenizer = TokenizerConfig(name='tiny-tokenizer', preset='tiny', pixel_chunk_duration=9,
-                                        spatial_resolution='32', dtype='fp32')
+    e.model.tokenizer = TokenizerConfig(name='Cosmos-Tokenize1-CV8x8x8-720p', preset='tiny', pixel_chunk_duration=9,
+                                        spatial_resolution='32', dtype='fp32')     # the quickstart's stand-in, in the released folder
     e.model.latent_shape = (16, 2, 4, 4)
     e.model.precision = 'fp32'
-    e.dataloader_train = DataLoaderConfig(dataset=DatasetConfig(dataset_dir='datasets/tiny', num_frames=9, video_size=(32, 32)),
+    e.dataloader_train = DataLoaderConfig(dataset=DatasetConfig(dataset_dir='datasets/cosmos_nb_demo', num_frames=9, video_size=(32, 32)),
                                           num_workers=0, pin_memory=False)
     e.trainer.max_iter, e.trainer.logging_iter, e.checkpoint.save_iter = 20, 5, 10
     e.fsdp.checkpoint = False
-    e.checkpoint.load_path = ''
+    e.checkpoint.load_path = 'checkpoints/Cosmos-Predict1-7B-Text2World/model.pt'  # the quickstart's tiny stand-in base
     return e
 
 @experiment

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['GB', 'MB', 'kB', 'TOKENIZER_SPEC', 'T5_SPEC', 'UPSAMPLER_SPEC', 'GUARDRAIL_SPEC', 'LLAMA_GUARD_SPEC', 'MD5', 'LOGIN',
-           'OTHER', 'PARTIAL', 'RESUME_MIN', 'RepoSpec', 'repo_specs', 'layout', 'file_hashes', 'hub_etag', 'verify',
-           'remote_files', 'hub_error', 'no_network_error', 'plan', 'format_plan', 'check_disk_space',
-           'partial_downloads', 'fetch_resumable', 'download', 'main']
+           'OTHER', 'STAND_IN', 'TO_FETCH', 'PARTIAL', 'RESUME_MIN', 'RepoSpec', 'repo_specs', 'layout', 'file_hashes',
+           'hub_etag', 'verify', 'remote_files', 'hub_error', 'no_network_error', 'plan', 'format_plan',
+           'check_disk_space', 'clear_stand_in', 'partial_downloads', 'fetch_resumable', 'download', 'main']
 
 # %% ../nbs/12_download.ipynb #739866ec
 import os, sys, re, json, errno, fnmatch, hashlib, shutil, argparse, importlib, shlex
@@ -19,6 +19,7 @@ from huggingface_hub._local_folder import write_download_metadata
 from huggingface_hub.errors import (GatedRepoError, RepositoryNotFoundError, HfHubHTTPError,
                                     LocalEntryNotFoundError, OfflineModeIsEnabled)
 from .core import CosmosError, check, in_test
+from .checkpoint import SIDECAR, is_stand_in
 
 # %% ../nbs/12_download.ipynb #4eb94d2d
 GB, MB, kB = 10**9, 10**6, 10**3
@@ -203,6 +204,9 @@ def verify(checkpoint_dir='checkpoints',  # the folder holding the seed's layout
     problems, bad, checked = [], False, []
     for s in specs:
         root, rf = cd/s.local, (remote or {}).get(s.repo_id)
+        if is_stand_in(root):
+            problems.append(f"tiny stand-in: {root.as_posix()}/ holds the quickstart's random weights ({SIDECAR} says "
+                            f"stand_in), not {s.url}; a download replaces it"); continue
         if rf is not None: want = [(n, *rf[n]) for n in sorted(rf)]
         else:
             want = []
@@ -327,7 +331,7 @@ def no_network_error(specs, checkpoint_dir, missing:list, why:str) -> CosmosErro
 
 # %% ../nbs/12_download.ipynb #c4e553ad
 def plan(specs, checkpoint_dir='checkpoints', remote:dict=None) -> list:
-    "`[(spec, [(file, size, status)])]`; status is present/fetch/refetch; exact sizes from `remote`, else approximate."
+    "`[(spec, [(file, size, status)])]`; status is present/fetch/refetch/replace; exact sizes from `remote`, else approximate."
     cd, out = Path(checkpoint_dir), []
     for s in specs:
         root, rows = cd/s.local, []
@@ -340,12 +344,15 @@ def plan(specs, checkpoint_dir='checkpoints', remote:dict=None) -> list:
                 m = _matches(root, pat)
                 rows.append((pat, size, 'present' if m and all(p.stat().st_size > 0 for p in m) else 'fetch'))
             if s.other: rows.append((OTHER, s.other, 'fetch' if any(st == 'fetch' for *_, st in rows) else 'present'))
+        if is_stand_in(root): rows = [(n, size, 'replace') for n, size, _ in rows]       # nothing of a stand-in is kept
         out.append((s, rows))
     return out
 
 OTHER = '(+ other allowed files)'   # the approximate row for files not named in `RepoSpec.files`
+STAND_IN = 'tiny stand-in (quickstart), will be replaced'
+TO_FETCH = ('fetch', 'refetch', 'replace')
 
-def _to_fetch(rows) -> int: return sum(n for _, n, st in rows if st in ('fetch', 'refetch'))
+def _to_fetch(rows) -> int: return sum(n for _, n, st in rows if st in TO_FETCH)
 
 def _anchor(p:Path) -> Path:
     "`p` or its nearest existing parent (where `disk_usage` can look)."
@@ -360,6 +367,7 @@ def format_plan(planned, checkpoint_dir='checkpoints', exact:bool=True, why:str=
              f"approximate (offline: {why or 'no network'}).")]
     for s, rows in planned:
         lines.append(f"{s.repo_id}  ->  {(Path(checkpoint_dir)/s.local).as_posix()}/   ({s.role})")
+        if any(st == 'replace' for *_, st in rows): lines.append(f"    {STAND_IN}: its files are deleted, then the release is fetched")
         for n, size, st in rows: lines.append(f"    {n.ljust(48)} {(a + _fmt(size)).rjust(11)}  {st}")
     total = sum(size for _, rows in planned for _, size, st in rows)
     need = sum(_to_fetch(rows) for _, rows in planned)
@@ -387,6 +395,19 @@ def check_disk_space(needs,           # `[(folder, bytes to write there)]`
               f"folder can also be a symlink to another disk).{hint}")
 
 # %% ../nbs/12_download.ipynb #8efdede1
+def clear_stand_in(folder) -> list:
+    "Delete everything in the stand-in `folder`, its `cosmos_nb_config.json` marker last; returns what was deleted."
+    folder = Path(folder)
+    check(is_stand_in(folder), f"{folder} is not marked as a stand-in ({SIDECAR} without \"stand_in\": true): nothing deleted")
+    gone = []
+    for p in sorted(folder.iterdir()):
+        if p.name == SIDECAR: continue
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+        else: p.unlink()
+        gone.append(p)
+    (folder/SIDECAR).unlink()           # last: an interrupted deletion leaves a folder that is still marked
+    return gone + [folder/SIDECAR]
+
 def partial_downloads(checkpoint_dir, specs) -> list:
     "Leftover `*.incomplete` files of interrupted huggingface_hub downloads in the repositories' folders."
     return sorted(p for s in specs for p in (Path(checkpoint_dir)/s.local/'.cache'/'huggingface').rglob('*.incomplete'))
@@ -510,7 +531,8 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
         except _net_errors() as e: why = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no network'}"
     planned = plan(specs, cd, remote)
     if dry_run: print(format_plan(planned, cd, remote is not None, why)); return planned
-    missing = [f"{s.local}/{n}" for s, rows in planned for n, _, st in rows if st in ('fetch', 'refetch') and n != OTHER]
+    missing = [f"{s.local}/{n}" + (' (tiny stand-in)' if st == 'replace' else '')
+               for s, rows in planned for n, _, st in rows if st in TO_FETCH and n != OTHER]
     if remote is None:
         if missing: raise no_network_error(specs, cd, missing, why)
         print(f"The Hub is not reachable ({why}); checking the files already in {cd.as_posix()}/.")
@@ -525,6 +547,10 @@ def download(model_sizes=('7B', '14B'),      # DiT sizes
     for s, rows in planned:
         n = _to_fetch(rows)
         if not n: print(f"{s.repo_id}: complete in {(cd/s.local).as_posix()}/"); continue
+        if any(st == 'replace' for *_, st in rows):
+            gone = clear_stand_in(cd/s.local)
+            print(f"{s.repo_id}: {(cd/s.local).as_posix()}/ held the quickstart's tiny stand-ins: deleted its {len(gone)} "
+                  "files and folders, the release replaces them")
         print(f"{s.repo_id}: fetching {_fmt(n)} into {(cd/s.local).as_posix()}/")
         try:
             for n, size, st in rows:      # big LFS files first, through a partial file that the next run continues

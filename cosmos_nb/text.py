@@ -20,20 +20,26 @@ T5_MAX_LENGTH = 512                             # tokens, always (prompt + EOS +
 T5_HUB_ID = 'google-t5/t5-11b'                  # the hub repository of the encoder and tokenizer
 T5_DIR = 'checkpoints/google-t5/t5-11b'         # the seed's local folder for it
 
-def t5_source(path=T5_DIR) -> str:
-    "The folder or hub id to load T5 from: `path` if it is a folder, the hub id when the default folder is missing."
+def _download_hint(path) -> str:
     p = Path(path)
+    root = p.parents[1] if len(p.parts) > 2 and p.parts[-2:] == tuple(T5_HUB_ID.split('/')) else Path('checkpoints')
+    return (f"download it with `python -m cosmos_nb.download --model_sizes 7B --checkpoint_dir {root.as_posix()}` (the 7B "
+            f"model, its tokenizer and {T5_HUB_ID} into {(root/T5_HUB_ID).as_posix()}), or pass a folder holding config.json, "
+            f"the weights and tokenizer.json")
+
+def t5_source(path=T5_DIR) -> str:
+    "The folder or hub id to load T5 from: `path` if it is a folder, a bare hub id (`owner/name`) as it is; anything else is an error."
+    p = Path(path).expanduser()
     if p.is_dir(): return str(p)
-    if str(path) in (T5_DIR, T5_HUB_ID): return T5_HUB_ID
-    check(len(p.parts) == 2 and not str(path).startswith(('.', '/')),
-          f"T5 folder {path} not found: download it with `huggingface-cli download {T5_HUB_ID} --local-dir {T5_DIR}` "
-          f"(or pass a folder holding config.json, the weights and tokenizer.json)")
+    hub_id = (len(p.parts) == 2 and not str(path).startswith(('.', '/', '~')) and '\\' not in str(path)
+              and not Path(p.parts[0]).exists())                         # `checkpoints/t5` with checkpoints/ here is a folder
+    check(hub_id, f"T5 folder {path} not found: {_download_hint(path)}")
     return str(path)
 
 # %% ../nbs/02_text.ipynb #ddca85ed
 def _hub_error(path, e):
-    return CosmosError(f"could not load T5 from {path} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). "
-                       f"Download it with `huggingface-cli download {T5_HUB_ID} --local-dir {T5_DIR}` and pass that folder")
+    return CosmosError(f"could not load T5 from {path} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
+                       + _download_hint(path if Path(path).expanduser().is_dir() else T5_DIR))
 
 def load_t5_tokenizer(path=T5_DIR):
     "The T5 tokenizer (`T5TokenizerFast`) from a local folder or the hub."

@@ -35,3 +35,19 @@ def test_notebooks_carry_outputs():
     sys.path.insert(0, str(ROOT/'tools'))
     from check_outputs import problems
     assert problems() == []
+
+def test_tutorials_run_under_jupyter(tmp_path):
+    "Every tutorial runs top to bottom under Jupyter's own executor (which, unlike nbdev_test, knows no cell flags)."
+    for nb in sorted((ROOT/'nbs'/'tutorials').glob('*.ipynb')):
+        r = subprocess.run([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', str(nb),
+                            '--output-dir', str(tmp_path), '--ExecutePreprocessor.timeout=600'], capture_output=True, text=True)
+        assert r.returncode == 0, f"{nb.name}:\n{r.stderr[-3000:]}"
+        assert (tmp_path/nb.name).exists()
+
+def test_docs_processing(tmp_path):
+    "`nbdev_docs` first processes every notebook, running its import and export cells (quarto renders the result,"
+    "when it is installed): that step must go through every notebook without an error."
+    r = subprocess.run([sys.executable, '-c', 'from nbdev.serve import proc_nbs; proc_nbs(n_workers=0, force=True)'],
+                       cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and 'Error in notebook' not in r.stderr, r.stderr[-3000:]
+    assert {p.name for p in (ROOT/'_proc').glob('*.ipynb')} >= {'00_core.ipynb', '15_train.ipynb', 'index.ipynb'}

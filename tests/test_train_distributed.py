@@ -15,6 +15,8 @@ WORKER = ROOT/'tests'/'train_worker.py'
 EXP = 'text2world_tiny_example'
 KEY = 'net.blocks.block0.blocks.0.block.attn.to_q.0.weight'      # a [64, 64] weight of the tiny DiT
 RUN = Path('posttraining')/'diffusion_text2world'/EXP/'checkpoints'
+# random network and tokenizer weights: the tiny experiments' defaults are the quickstart's files, which the tests do not have
+RANDOM = ['checkpoint.load_path=', 'model.tokenizer.random_init=true']
 # a learning rate that moves the weights visibly, so that wrong gradient averaging would show
 FAST = ['optimizer.lr=1e-3', 'scheduler.warm_up_steps=0', 'trainer.logging_iter=0']
 ACCELERATE = str(Path(sys.executable).parent/'accelerate') if (Path(sys.executable).parent/'accelerate').exists() else 'accelerate'
@@ -80,7 +82,7 @@ def _torchrun(out, *args, exp=EXP):
     "Run the worker on 2 ranks; returns the two ranks' reports."
     out.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', WORKER, out/'report',
-          f'experiment={exp}', f'output_root={out}', *args], out)
+          f'experiment={exp}', f'output_root={out}', *RANDOM, *args], out)
     return [json.loads((out/'report'/f'rank{r}.json').read_text()) for r in (0, 1)]
 
 def _load(path): return torch.load(path, map_location='cpu', weights_only=True)
@@ -105,7 +107,7 @@ def test_fsdp_shards_and_rank0_saves(fsdp_run):
     assert reps[0]['history']['1']['loss'] != reps[1]['history']['1']['loss']     # different samples and noise per rank
     ck = out/RUN
     names = sorted(p.name for p in ck.iterdir())
-    assert names == ['iter_000000002.pt', 'iter_000000002_ema_model.pt', 'iter_000000002_reg_model.pt', 'iter_000000004.pt',
+    assert names == ['cosmos_nb_config.json', 'iter_000000002.pt', 'iter_000000002_ema_model.pt', 'iter_000000002_reg_model.pt', 'iter_000000004.pt',
                      'iter_000000004_ema_model.pt', 'iter_000000004_reg_model.pt', 'iter_000000004_train_state',
                      'latest_checkpoint.txt'], names
     assert (ck/'latest_checkpoint.txt').read_text() == 'iter_000000004.pt'
@@ -166,7 +168,7 @@ def test_lora_ddp_two_ranks(dataset, tmp_path):
     assert all(r['parallel'].startswith('DDP + LoRA') and r['sharding']['placements'] == 'unsharded' for r in reps)
     assert all('checkpointed inputs in host memory' in r['parallel'] for r in reps), reps[0]['parallel']
     ck = tmp_path/'posttraining'/'diffusion_text2world'/'text2world_tiny_lora_example'/'checkpoints'
-    assert sorted(p.name for p in ck.iterdir()) == ['iter_000000002.pt', 'iter_000000002_adapter', 'iter_000000002_model.pt',
+    assert sorted(p.name for p in ck.iterdir()) == ['cosmos_nb_config.json', 'iter_000000002.pt', 'iter_000000002_adapter', 'iter_000000002_model.pt',
                                                     'iter_000000002_train_state', 'latest_checkpoint.txt']
     obj = _load(ck/'iter_000000002_model.pt')
     assert obj['trained_data_record'] == {'image': 0, 'video': 4, 'iteration': 2}
@@ -188,7 +190,7 @@ SAME = ['optimizer.lr=1e-3', 'scheduler.warm_up_steps=0', 'trainer.logging_iter=
 
 def _worker_args(dataset, out, batch):
     return [WORKER, out/'report', '--per-sample-noise', f'experiment={EXP}', f'output_root={out}',
-            f'dataloader_train.dataset.dataset_dir={dataset}', f'dataloader_train.batch_size={batch}', *SAME]
+            f'dataloader_train.dataset.dataset_dir={dataset}', f'dataloader_train.batch_size={batch}', *RANDOM, *SAME]
 
 def _reports(out, world):
     return [json.loads((out/'report'/f'rank{r}.json').read_text()) for r in range(world)]
@@ -274,20 +276,22 @@ def _cli_ok(log, out, n_iter):
     assert 'Traceback' not in log, log[-3000:]
     assert log.count('Starting training...') == 1, log                                        # rank 0 logs, once
     assert '2 process(es) on cpu, FSDP2 full shard' in log, log
+    assert log.count('tokenizer: random weights (model.tokenizer.random_init=true)') == 1, log             # what it reads, once
+    assert log.count("weights: random initialisation (checkpoint.load_path='', seed 0)") == 1, log
     assert (out/RUN/'latest_checkpoint.txt').read_text() == f'iter_{n_iter:09d}.pt'
     assert (out/RUN/f'iter_{n_iter:09d}_ema_model.pt').is_file()
 
 def test_accelerate_launch_cli(dataset, tmp_path):
     log = _run([ACCELERATE, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no',
                 '--dynamo_backend', 'no', '--main_process_port', str(_free_port()), '-m', 'cosmos_nb.train',
-                f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', 'trainer.max_iter=2',
+                f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', *RANDOM, 'trainer.max_iter=2',
                 f'output_root={tmp_path}', 'progress=false', 'log_with=none'], tmp_path)
     _cli_ok(log, tmp_path, 2)
 
 def test_accelerate_config_file(dataset, tmp_path):
     "The shipped 2-GPU FSDP2 config: on a CPU accelerate runs it as MULTI_CPU, and the trainer still shards."
     log = _run([ACCELERATE, 'launch', '--config_file', 'configs/accelerate/2gpu.yaml', '--main_process_port', str(_free_port()),
-                '-m', 'cosmos_nb.train', f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}',
+                '-m', 'cosmos_nb.train', f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', *RANDOM,
                 'trainer.max_iter=3', 'trainer.logging_iter=1', f'output_root={tmp_path}', 'progress=false', 'log_with=none'], tmp_path)
     _cli_ok(log, tmp_path, 3)
     assert ' 2 : iter_speed ' in log and ' 3 : iter_speed ' in log
@@ -297,7 +301,7 @@ def seed_form(dataset, tmp_path_factory):
     "The seed's `torchrun --nproc_per_node=2 -m … -- experiment=…`, 2 iterations."
     out = tmp_path_factory.mktemp('seed_form')
     log = _run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '-m', 'cosmos_nb.train', '--',
-                f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', 'trainer.max_iter=2',
+                f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', *RANDOM, 'trainer.max_iter=2',
                 f'output_root={out}', 'progress=false', 'log_with=none'], out)
     return out, log
 
@@ -311,7 +315,7 @@ def test_torchrun_seed_multinode_form(seed_form, dataset, tmp_path):
     port = _free_port()
     node = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1', '--nnodes=2', '--rdzv_id', '123',
             '--rdzv_backend', 'c10d', '--rdzv_endpoint', f'127.0.0.1:{port}', '-m', 'cosmos_nb.train', '--',
-            f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', 'trainer.max_iter=2',
+            f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', *RANDOM, 'trainer.max_iter=2',
             f'output_root={tmp_path}', 'progress=false', 'log_with=none']
     logs = _launch([node, node], tmp_path, stagger_port=port)
     _cli_ok(''.join(logs), tmp_path, 2)
@@ -322,7 +326,7 @@ def test_torchrun_seed_multinode_form(seed_form, dataset, tmp_path):
         assert diff < 1e-6, (kind, diff)
 
 def test_python_m_and_bad_input(dataset, tmp_path):
-    log = _run([sys.executable, '-m', 'cosmos_nb.train', f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}',
+    log = _run([sys.executable, '-m', 'cosmos_nb.train', f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}', *RANDOM,
                 'trainer.max_iter=1', f'output_root={tmp_path}', 'progress=false', 'log_with=none'], tmp_path)
     assert '1 process(es) on cpu, FSDP2 full shard' in log
     assert (tmp_path/RUN/'iter_000000001_reg_model.pt').is_file()
@@ -333,3 +337,8 @@ def test_python_m_and_bad_input(dataset, tmp_path):
                               f'dataloader_train.dataset.dataset_dir={tmp_path/"nowhere"}'],
                              cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and 'nowhere' in missing.stderr and 'Traceback' not in missing.stderr, missing.stderr
+    # the tiny experiment as it is, in a folder without the quickstart's files: an error, not random weights
+    nofiles = subprocess.run([sys.executable, '-m', 'cosmos_nb.train', f'experiment={EXP}', f'dataloader_train.dataset.dataset_dir={dataset}'],
+                             cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    assert nofiles.returncode == 2 and 'Traceback' not in nofiles.stderr, nofiles.stderr
+    assert 'no tokenizer at checkpoints/Cosmos-Tokenize1-CV8x8x8-720p' in nofiles.stderr and 'random_init=true' in nofiles.stderr, nofiles.stderr
