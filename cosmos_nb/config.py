@@ -210,7 +210,8 @@ class TrainerConfig:
     logging_iter:int=10
     grad_accum_iter:int=1
     distributed_parallelism:str='fsdp'  # 'fsdp' (full fine-tune) or 'ddp' (LoRA)
-    context_parallel_size:int=1
+    context_parallel_size:int=1    # ranks that split each sample's latent frames between them (context parallelism); divides the number of processes
+    context_parallel_attention:str='auto'  # how self-attention sees the other ranks' frames: 'ulysses' (all-to-all; the heads must divide by the size), 'ring', or 'auto' (ulysses when the heads divide) (cosmos_nb)
     clip_grad_norm:float=1.0
     seed:int=0
     run_validation:bool=False

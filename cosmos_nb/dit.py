@@ -141,8 +141,9 @@ class VideoRopePosition3DEmb(nn.Module):
 def angles(self:VideoRopePosition3DEmb,
            T:int, H:int, W:int,                 # patch grid
            fps:Optional[torch.Tensor]=None,     # `[B]` frames per second (all equal), or None for base_fps
-           device=None) -> torch.Tensor:
-    "The RoPE angle table `[T·H·W, head_dim]` (fp32) in (t, h, w) token order."
+           device=None,
+           t_offset:int=0) -> torch.Tensor:     # the grid's first latent frame (a slice of a longer video)
+    "The RoPE angle table `[T·H·W, head_dim]` (fp32) in (t, h, w) token order, for frames `t_offset … t_offset+T−1`."
     dt = self.rope_dtype or self.seq.dtype
     device = self.seq.device if device is None else torch.device(device)
     def rng(dim): return (torch.arange(0, dim, 2, device=device)[:dim//2].float() / dim).to(dt)
@@ -150,7 +151,7 @@ def angles(self:VideoRopePosition3DEmb,
     w_freqs = 1.0 / (self.theta_w ** rng(self.dim_w))
     t_freqs = 1.0 / (self.theta_t ** rng(self.dim_t))                 # (dim_t/2,)
     pos = lambda n: torch.arange(n, device=device, dtype=torch.float32).to(dt)
-    pos_t = pos(T)
+    pos_t = torch.arange(t_offset, t_offset + T, device=device, dtype=torch.float32).to(dt)
     if fps is not None:
         fps = torch.as_tensor(fps, device=device).reshape(-1).to(dt)
         if fps.numel() > 1 and fps.device.type != 'meta':
@@ -165,9 +166,9 @@ def angles(self:VideoRopePosition3DEmb,
     return torch.cat([e, e], dim=-1).reshape(T*H*W, -1).float()       # (L, head_dim)
 
 @patch
-def forward(self:VideoRopePosition3DEmb, T:int, H:int, W:int, fps=None, device=None):
+def forward(self:VideoRopePosition3DEmb, T:int, H:int, W:int, fps=None, device=None, t_offset:int=0):
     "`(cos, sin)` of `angles`, each `[L, head_dim]` fp32."
-    a = self.angles(T, H, W, fps, device)
+    a = self.angles(T, H, W, fps, device, t_offset)
     return a.cos(), a.sin()
 
 # %% ../nbs/08_dit.ipynb #6f3e480c
@@ -200,8 +201,8 @@ class LearnablePosEmbAxis(nn.Module):
     def reset_parameters(self):                         # drawn in fp32, then cast (works for any dtype/device)
         for p in (self.pos_emb_h, self.pos_emb_w, self.pos_emb_t):
             p.copy_(nn.init.trunc_normal_(torch.empty(p.shape, device=p.device), std=0.02))
-    def forward(self, T:int, H:int, W:int):
-        f = lambda t, h, w: normalize(t[:T, None, None] + h[None, :H, None] + w[None, None, :W], dim=-1, eps=1e-6)  # (T, H, W, D)
+    def forward(self, T:int, H:int, W:int, t_offset:int=0):    # `t_offset`: the grid's first latent frame
+        f = lambda t, h, w: normalize(t[t_offset:t_offset + T, None, None] + h[None, :H, None] + w[None, None, :W], dim=-1, eps=1e-6)  # (T, H, W, D)
         tables = (self.pos_emb_t, self.pos_emb_h, self.pos_emb_w)
         if torch.is_grad_enabled() and any(p.requires_grad for p in tables):   # training: recompute in backward,
             e = checkpoint(f, *tables, use_reentrant=False)                     # keep only the small tables
@@ -263,6 +264,7 @@ class Attention(nn.Module):
         context_dim = query_dim if context_dim is None else context_dim
         inner = heads * dim_head
         self.heads, self.dim_head, self.backend = heads, dim_head, backend
+        self.attn_fn = None    # set by a context-parallel plan (10_parallel): attention when each rank holds part of the sequence
         self.to_q = nn.Sequential(nn.Linear(query_dim, inner, bias=False), RMSNorm(dim_head, eps=1e-6))
         self.to_k = nn.Sequential(nn.Linear(context_dim, inner, bias=False), RMSNorm(dim_head, eps=1e-6))
         self.to_v = nn.Sequential(nn.Linear(context_dim, inner, bias=False), nn.Identity())
@@ -283,7 +285,7 @@ class Attention(nn.Module):
         q, k, v = (t.reshape(B, t.shape[1], self.heads, self.dim_head) for t in (q, k, v))  # (B, L|M, heads, Dh)
         q, k, v = self.to_q[1](q), self.to_k[1](k), self.to_v[1](v)
         if self.is_selfattn and rope is not None: q, k = apply_rope(q, *rope), apply_rope(k, *rope)
-        return attention(q, k, v, self.backend).reshape(B, L, -1)                         # (B, L, heads·Dh)
+        return (self.attn_fn or attention)(q, k, v, self.backend).reshape(B, L, -1)      # (B, L, heads·Dh)
 
 class VideoAttn(nn.Module):
     "Holds `attn` (so the keys read `block.attn.*`, as in the reference)."
@@ -405,6 +407,7 @@ class GeneralDIT(nn.Module):
             cfg.adaln_lora_dim, cfg.attn_backend) for i in range(cfg.num_blocks)})
         self.final_layer = FinalLayer(D, ps, pt, cfg.out_channels, cfg.use_adaln_lora, cfg.adaln_lora_dim)
         self.affline_norm = RMSNorm(D, eps=1e-6) if cfg.affline_emb_norm else nn.Identity()
+        self.context_parallel = None       # set by a context-parallel plan (10_parallel): `forward` runs through it
         if not self.x_embedder.proj[1].weight.is_meta: self.init_weights()
 
     @property
@@ -440,7 +443,8 @@ def embed(self:GeneralDIT,
           timesteps:torch.Tensor,                     # `[B]` or scalar c_noise
           crossattn_emb:torch.Tensor,                 # `[B, M, Dc]` T5 embeddings (M = 512, zero-padded)
           fps:Optional[torch.Tensor]=None,            # `[B]` frames per second (None: base_fps)
-          padding_mask:Optional[torch.Tensor]=None    # `[B, 1, Hpix, Wpix]`, None: zeros
+          padding_mask:Optional[torch.Tensor]=None,   # `[B, 1, Hpix, Wpix]`, None: zeros
+          t_offset:int=0                              # `x` is latent frames `t_offset…` of a longer video (context parallelism)
          ) -> dict:
     "Tokens `[B,L,D]` and what the blocks need: `emb`, `adaln_lora`, `context`, `rope`, `extra_pos_emb`, `grid`."
     cfg = self.cfg
@@ -450,7 +454,7 @@ def embed(self:GeneralDIT,
     check(T % pt == 0 and H % ps == 0 and W % ps == 0, f"latent T,H,W = {T},{H},{W} must be multiples of {pt},{ps},{ps}")
     Tp, Hp, Wp = T // pt, H // ps, W // ps
     rp = self.pos_embedder
-    check(Hp <= rp.max_h and Wp <= rp.max_w and Tp <= rp.max_t,
+    check(Hp <= rp.max_h and Wp <= rp.max_w and t_offset + Tp <= rp.max_t,
           f"latent {T}x{H}x{W} is larger than the position tables allow ({rp.max_t*pt}x{rp.max_h*ps}x{rp.max_w*ps} latent)")
     check(crossattn_emb.ndim == 3 and crossattn_emb.shape[0] == B and crossattn_emb.shape[2] == cfg.crossattn_emb_channels,
           f"crossattn_emb must be [B={B}, M, {cfg.crossattn_emb_channels}], got {tuple(crossattn_emb.shape)}")
@@ -461,8 +465,8 @@ def embed(self:GeneralDIT,
         else: pm = F.interpolate(padding_mask.to(dt), size=(H, W), mode='nearest')          # (B, 1, H, W)
         x = torch.cat([x, pm[:, :, None].expand(B, 1, T, H, W)], dim=1)                   # (B, C+1, T, H, W)
     h = self.x_embedder(x).reshape(B, Tp*Hp*Wp, -1)                                        # (B, L, D)
-    extra = self.extra_pos_embedder(Tp, Hp, Wp) if cfg.extra_per_block_abs_pos_emb else None  # (1, L, D)
-    rope = self.pos_embedder(Tp, Hp, Wp, fps=fps, device=h.device)                         # (L, Dh) ×2
+    extra = self.extra_pos_embedder(Tp, Hp, Wp, t_offset) if cfg.extra_per_block_abs_pos_emb else None  # (1, L, D)
+    rope = self.pos_embedder(Tp, Hp, Wp, fps=fps, device=h.device, t_offset=t_offset)      # (L, Dh) ×2
     t = torch.as_tensor(timesteps, device=h.device).reshape(-1)
     check(t.numel() in (1, B), f"timesteps must have 1 or B={B} values, got {t.numel()}")
     if t.numel() == 1 and B > 1: t = t.expand(B)
@@ -483,7 +487,16 @@ def decode(self:GeneralDIT, x:torch.Tensor, emb:torch.Tensor, adaln_lora:Optiona
 def forward(self:GeneralDIT, x:torch.Tensor, timesteps:torch.Tensor, crossattn_emb:torch.Tensor,
             fps:Optional[torch.Tensor]=None, padding_mask:Optional[torch.Tensor]=None, **unused) -> torch.Tensor:
     "Raw network output F `[B,16,T,H,W]` (`crossattn_mask`, `image_size`, `num_frames`, … are accepted and unused)."
-    s = self.embed(x, timesteps, crossattn_emb, fps=fps, padding_mask=padding_mask)
+    if self.context_parallel is not None:                  # the plan splits the frames over its ranks (10_parallel)
+        return self.context_parallel.forward(self, x, timesteps, crossattn_emb, fps=fps, padding_mask=padding_mask)
+    return self.run(x, timesteps, crossattn_emb, fps=fps, padding_mask=padding_mask)
+
+@patch
+def run(self:GeneralDIT, x:torch.Tensor, timesteps:torch.Tensor, crossattn_emb:torch.Tensor,
+        fps:Optional[torch.Tensor]=None, padding_mask:Optional[torch.Tensor]=None,
+        t_offset:int=0) -> torch.Tensor:      # `x` holds latent frames `t_offset…` of a longer video
+    "The forward pass itself: `embed` → the blocks → `decode`."
+    s = self.embed(x, timesteps, crossattn_emb, fps=fps, padding_mask=padding_mask, t_offset=t_offset)
     h = s['x']
     for blk in self.blocks.values():
         h = blk(h, s['emb'], s['context'], s['rope'], s['adaln_lora'], s['extra_pos_emb'])

@@ -8,12 +8,13 @@ __all__ = ['DEFAULT_NEGATIVE_PROMPT', 'REFERENCE_VIDEO', 'CPU_WARN_FLOPS', 'Text
            'parse_args', 'text2world', 'main']
 
 # %% ../nbs/16_inference.ipynb #32fc370f
-import os, sys, json, math, time, gc, argparse, dataclasses
+import os, io, sys, json, math, time, gc, argparse, contextlib, dataclasses
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Optional
 import numpy as np
 import torch
+import torch.distributed as dist
 from fastcore.basics import patch
 from .core import CosmosError, check, str2dtype, default_device, write_video, seed_everything, human_bytes
 from .config import DiTConfig, TokenizerConfig, dit_config, text2world_tiny_example
@@ -25,6 +26,7 @@ from .dit import DiffusionNet
 from .checkpoint import describe_checkpoint, load_released, net_config_for, read_model_config
 from .checkpoint import read_sidecar, read_checkpoint, checkpoint_state_dict, SIDECAR
 from .lora import load_lora_for_inference
+from .parallel import ContextParallel, DistEnv, init_distributed
 
 # %% ../nbs/16_inference.ipynb #be681fdb
 DEFAULT_NEGATIVE_PROMPT = (
@@ -133,10 +135,12 @@ def slow_warning(cost:dict, device) -> Optional[str]:
 # %% ../nbs/16_inference.ipynb #3e0d3c53
 class Text2WorldPipeline:
     "Prompt → T5 → EDM-Euler sampling with CFG on the DiT → tokenizer decode, as the reference text2world."
-    def __init__(self, args:Text2WorldArgs=None, device=None, dtype='bf16', verbose:bool=True):
+    def __init__(self, args:Text2WorldArgs=None, device=None, dtype='bf16', verbose:bool=True,
+                 cp_group=None): # a context-parallel process group: its ranks split the frames, rank 0 of it decodes
         self.args = args = args or Text2WorldArgs()
         self.device = torch.device(device) if device is not None else default_device()
-        self.dtype, self.verbose = str2dtype(dtype), verbose
+        self.dtype, self.verbose, self.cp_group = str2dtype(dtype), verbose, cp_group
+        self.is_main = cp_group is None or dist.get_rank(cp_group) == 0
         root = Path(args.checkpoint_dir)
         self.dit_dir, self.tok_dir, self.t5_dir = root/args.diffusion_transformer_dir, root/args.tokenizer_dir, root/args.text_encoder_dir
         self._check_files()
@@ -203,6 +207,7 @@ def _load(self:Text2WorldPipeline, name:str):
         left = [n for n, t in list(m.named_parameters()) + list(m.named_buffers()) if t.is_meta]
         check(not left, f"{self.dit_dir/'model.pt'} left {len(left)} tensors unset: {left[:3]}")
         m = m.to(self.device).eval().requires_grad_(False)
+        if self.cp_group is not None: self.log(f"frames split by {ContextParallel(self.cp_group).apply(m)!r}")
     else: raise ValueError(name)
     self.log(f"loaded {name} in {time.time() - t0:.1f} s")
     return m
@@ -226,6 +231,7 @@ def load_all(self:Text2WorldPipeline):
     "Load every model whose offload flag is off, so they stay resident between prompts."
     self._resolve_sizes(); a = self.args
     for n, off in (('t5', a.offload_text_encoder_model), ('dit', a.offload_diffusion_transformer), ('tokenizer', a.offload_tokenizer)):
+        if n == 'tokenizer' and not self.is_main: continue              # only the first rank decodes
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
@@ -234,7 +240,7 @@ def load_all(self:Text2WorldPipeline):
 @torch.no_grad()
 def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed:int=None, noise:torch.Tensor=None,
              progress:bool=True) -> np.ndarray:
-    "A uint8 `[T, H, W, 3]` video for `prompt` (None if a guardrail blocked it)."
+    "A uint8 `[T, H, W, 3]` video for `prompt` (None if a guardrail blocked it, and on context-parallel ranks other than the first)."
     self._resolve_sizes(); a = self.args
     negative_prompt = a.negative_prompt if negative_prompt is None else negative_prompt
     seed = a.seed if seed is None else seed
@@ -244,7 +250,8 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     shape = (1, self.net_cfg.in_channels, T, a.height//8, a.width//8)                  # (B, 16, T', H/8, W/8)
     if noise is None: noise = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     check(tuple(noise.shape) == shape, f"noise must have shape {shape}, got {tuple(noise.shape)}")
-    latent = self._sample(emb, neg, noise, progress)
+    latent = self._sample(emb, neg, noise, progress)                                   # the same on every rank
+    if not self.is_main: return None
     video = self._decode(latent)
     return model_output_to_frames(video[0]).numpy()                                    # (T, H, W, 3) uint8
 
@@ -316,7 +323,7 @@ _HELP = {  # what each flag does; `_parser` adds its default
     'width': "video width in pixels, a multiple of 16",
     'fps': "frames per second of the mp4, also given to the DiT",
     'seed': "seed of the noise: the same seed gives the same video on the same machine",
-    'num_gpus': "GPUs (the reference's context parallelism); cosmos_nb runs on 1",
+    'num_gpus': "GPUs that share one video (context parallelism: the latent frames split between them); N > 1: launch with `torchrun --nproc_per_node=N`",
     'disable_prompt_upsampler': "do not warn that there is no prompt upsampler",
     'disable_guardrail': "do not warn that there are no guardrails (no safety checks, no face blur)",
     'offload_diffusion_transformer': "load the DiT just before sampling and free it afterwards",
@@ -370,20 +377,47 @@ def _prompts(a:Text2WorldArgs):
 def text2world(argv=None) -> list:
     "The `text2world` command: generate the video(s) and return the paths written."
     a = parse_args(argv)
-    check(a.num_gpus == 1, f"--num_gpus {a.num_gpus}: multi-GPU (context-parallel) inference is not in cosmos_nb yet; run with --num_gpus 1")
     check_video_shape(a.num_video_frames, a.height, a.width)
     prompts = _prompts(a)
+    env = _start_gpus(a)
+    try: return _text2world(a, prompts, env)
+    finally:
+        if env is not None and env.created: dist.destroy_process_group()
+
+def _start_gpus(a:Text2WorldArgs) -> Optional[DistEnv]:
+    "`--num_gpus N`: the N processes of the launcher, in one context-parallel group (None for one process)."
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    launch = f"`torchrun --nproc_per_node={a.num_gpus} -m cosmos_nb.text2world --num_gpus {a.num_gpus} …`"
+    check(a.num_gpus >= 1, f"--num_gpus {a.num_gpus}: use 1 or more")
+    check(world == a.num_gpus, f"--num_gpus {a.num_gpus} but {world} process(es) were started: launch with {launch}"
+          if world == 1 else f"{world} processes were started but --num_gpus is {a.num_gpus}: give --num_gpus {world}, or launch with {launch}")
+    if a.num_gpus == 1: return None
+    if a.num_video_frames is not None:
+        n = _latent_frames(a.num_video_frames)
+        check(n % a.num_gpus == 0, f"--num_gpus {a.num_gpus} splits the video's {n} latent frames ({a.num_video_frames} frames) "
+              f"into equal parts, and {n} does not divide by {a.num_gpus}: use --num_gpus "
+              f"{' or '.join(str(d) for d in range(1, n + 1) if n % d == 0)}")
+    return init_distributed()
+
+def _text2world(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv]) -> list:
+    speaks = env is None or env.is_main                              # one rank prints (errors still reach stderr)
+    with contextlib.nullcontext() if speaks else contextlib.redirect_stdout(io.StringIO()):
+        return _generate_all(a, prompts, env, speaks)
+
+def _generate_all(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv], speaks:bool) -> list:
     if not a.disable_prompt_upsampler:
         print("WARNING: cosmos_nb has no prompt upsampler yet: prompts are used as given (pass --disable_prompt_upsampler to silence this)")
     if not a.disable_guardrail:
         print("WARNING: cosmos_nb has no guardrails yet: prompts and videos are NOT safety-checked and faces are NOT blurred "
               "(pass --disable_guardrail to silence this)")
-    pipe = Text2WorldPipeline(a)
+    pipe = Text2WorldPipeline(a, device=None if env is None else env.device, verbose=speaks,
+                              cp_group=None if env is None else dist.group.WORLD)
     if (w := slow_warning(pipe.cost(), pipe.device)): print(w, flush=True)
     pipe.load_all()
     paths = []
     for name, prompt in prompts:
-        video = pipe.generate(prompt)
+        video = pipe.generate(prompt, progress=speaks)
+        if video is None: continue                                   # another rank writes it
         p = save_video_and_prompt(video, prompt, a.video_save_folder, name, fps=a.fps)
         print(f"Saved video to {p} ({video.shape[0]} frames, {video.shape[2]}×{video.shape[1]}, "
               f"sampling {pipe.sampling_seconds:.1f} s)")

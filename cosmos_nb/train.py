@@ -26,14 +26,14 @@ from accelerate.tracking import TensorBoardTracker
 from .core import CosmosError, check, str2dtype, seed_everything, write_video, num_params, log_info
 from .config import Experiment, get_experiment, parse_cli_args, parse_value, flatten, EXPERIMENTS
 from .text import load_t5_embedding
-from .data import (VideoDataset, LatentDataset, DataParallelSampler, latent_dir, video_to_model_input,
+from .data import (VideoDataset, LatentDataset, DataParallelSampler, dp_rank_size, latent_dir, video_to_model_input,
                             model_output_to_frames, VIDEOS)
 from .tokenizer import VideoTokenizer, load_tokenizer
 from .diffusion import edm_loss, sample_sigma, text_dropout, guided_denoiser, sample_euler, karras_sigmas
 from .dit import DiffusionNet
 from .memory import MemoryPlan, memory_fraction
 from .parallel import (init_distributed, DistEnv, sharding_group, fsdp_mesh, shard_model, load_full_state_dict,
-                                gather_full_state_dict, describe_sharding)
+                                gather_full_state_dict, describe_sharding, context_parallel_mesh, ContextParallel, CP_ATTENTION)
 from .checkpoint import (load_released, checkpoint_names, atomic_save, clear_partial, latest_iteration, LATEST, is_lora_key,
                                   save_train_state, train_state_meta, load_train_state, write_model_config, is_stand_in)
 from .lora import apply_lora, save_lora_run
@@ -147,6 +147,8 @@ class Trainer:
         check(T.distributed_parallelism in ('fsdp', 'ddp'), f"trainer.distributed_parallelism={T.distributed_parallelism!r}: use 'fsdp' or 'ddp'")
         check(T.grad_accum_iter >= 1 and T.max_iter >= 0 and exp.checkpoint.save_iter >= 1 and T.logging_iter >= 0,
               "trainer.grad_accum_iter and checkpoint.save_iter must be ≥ 1, trainer.max_iter and trainer.logging_iter ≥ 0")
+        check(T.context_parallel_attention in CP_ATTENTION,
+              f"trainer.context_parallel_attention={T.context_parallel_attention!r}: use one of {', '.join(CP_ATTENTION)}")
         self.lora = exp.model.lora.enabled
         self.use_fsdp = T.distributed_parallelism == 'fsdp' and not self.lora
         self.env = env = init_distributed(need_group=self.use_fsdp)
@@ -190,17 +192,18 @@ def _build(self:Trainer):
             torch.cuda.set_per_process_memory_fraction(memory_fraction(T.gpu_memory_cap_gib, total), env.device)
             log_info(f"GPU memory capped at {T.gpu_memory_cap_gib:g} GiB of {total/2**30:.1f} per process (trainer.gpu_memory_cap_gib)", env)
     elif T.gpu_memory_cap_gib: log_info("trainer.gpu_memory_cap_gib is ignored: this run has no GPU", env)
-    if T.context_parallel_size > 1:
-        log_info(f"trainer.context_parallel_size={T.context_parallel_size} is ignored: cosmos_nb.train is data-parallel "
-                 f"(one sample per GPU): context parallelism is not implemented yet", env)
+    self.cp_mesh = context_parallel_mesh(env, T.context_parallel_size, 'trainer.context_parallel_size')
+    self.dp_rank, self.dp_size = dp_rank_size(env.rank, env.world_size, T.context_parallel_size)
     self.compute_dtype = str2dtype(exp.model.precision)
-    seed_everything(T.seed, env.rank)
-    self.np_rng = np.random.default_rng(T.seed + env.rank)                         # σ (the reference: NumPy, seed + rank)
-    self.noise_gen = torch.Generator(env.device).manual_seed(T.seed + env.rank)    # ε
-    self.text_gen = torch.Generator().manual_seed(10_000_019 + T.seed + env.rank)  # text dropout
+    r = self.dp_rank                       # = rank without context parallelism; the ranks of a CP group draw alike
+    seed_everything(T.seed, r)
+    self.np_rng = np.random.default_rng(T.seed + r)                                # σ (the reference: NumPy, seed + rank)
+    self.noise_gen = torch.Generator(env.device).manual_seed(T.seed + r)           # ε
+    self.text_gen = torch.Generator().manual_seed(10_000_019 + T.seed + r)         # text dropout
     # data
     self.dataset = build_dataset(exp, self.opts['latents'])
-    self.sampler = DataParallelSampler(self.dataset, rank=env.rank, world_size=env.world_size, shuffle=True, seed=T.seed, drop_last=True)
+    self.sampler = DataParallelSampler(self.dataset, rank=env.rank, world_size=env.world_size, cp_size=T.context_parallel_size,
+                                       shuffle=True, seed=T.seed, drop_last=True)
     self.tokenizer = None if isinstance(self.dataset, LatentDataset) else build_tokenizer(exp, self.opts['checkpoint_dir'], env.device)
     # model
     self.start_from = latest_iteration(self.ckpt_dir) if self.opts['resume'] else None
@@ -259,6 +262,7 @@ def _make_model(self:Trainer, base:DiffusionNet):
         with torch.device('meta'): model = DiffusionNet(exp.model.net)
         knobs = self._fsdp_knobs()
         self.plan = self._memory_plan(knobs['checkpoint']).apply(model)
+        self.cp = self._context_parallel(model)
         self.mesh = fsdp_mesh(env, exp.fsdp.sharding_group_size)
         self.units = shard_model(model, self.mesh, self.compute_dtype, torch.float32, reshard_after_forward=knobs['reshard_after_forward'])
         model.to_empty(device=env.device)
@@ -269,7 +273,7 @@ def _make_model(self:Trainer, base:DiffusionNet):
         self.parallel_desc = (f"FSDP2 {kind}, {len(self.units)} units, activation checkpointing "
                               f"{'on' if self.plan.checkpoint else 'off'}{' (inputs in host memory)' if self.plan.offload else ''}"
                               f"{self._kept_desc()}, "
-                              f"params fp32 / compute {exp.model.precision}")
+                              f"params fp32 / compute {exp.model.precision}{self._cp_desc()}")
     else:
         model = base
         if next(model.parameters()).is_meta: model = model.to_empty(device='cpu')  # resumed: the training state fills it
@@ -278,13 +282,25 @@ def _make_model(self:Trainer, base:DiffusionNet):
             for p in model.parameters(): p.data = p.data.to(torch.float32 if p.requires_grad else self.compute_dtype)
         model = model.to(env.device)
         self.plan = self._memory_plan(exp.fsdp.checkpoint).apply(model)
+        self.cp = self._context_parallel(model)
         self.model = self.fwd = model
         if env.world_size > 1:
             self.ddp = self.fwd = DDP(model, device_ids=[env.local_rank] if env.device.type == 'cuda' else None,
                                       gradient_as_bucket_view=True)
         self.parallel_desc = (f"{'DDP' if env.world_size > 1 else 'single process'}{' + LoRA' if self.lora else ''}, "
                               f"trained params fp32 / compute {exp.model.precision}"
-                              f"{', checkpointed inputs in host memory' if self.plan.offload else ''}{self._kept_desc()}")
+                              f"{', checkpointed inputs in host memory' if self.plan.offload else ''}{self._kept_desc()}{self._cp_desc()}")
+
+@patch
+def _context_parallel(self:Trainer, model:nn.Module) -> Optional[ContextParallel]:
+    "Split every sample's frames over the run's context-parallel group (`trainer.context_parallel_size` > 1)."
+    if self.cp_mesh is None: return None
+    return ContextParallel(self.cp_mesh.get_group('cp'), self.exp.trainer.context_parallel_attention).apply(model)
+
+@patch
+def _cp_desc(self:Trainer) -> str:
+    if self.cp is None: return ''
+    return f", context parallel: {self.dp_size} data-parallel × {self.cp.size} ({self.cp.attention})"
 
 @patch
 def _autocast(self:Trainer):
@@ -330,7 +346,7 @@ def _micro_step(self:Trainer, batch:dict, sync:bool=True) -> dict:
                        m.sigma_data, m.loss_scale, m.loss_reduce)
         (out['loss']/self.exp.trainer.grad_accum_iter).backward()
     cfg = self.exp.model.net
-    self._tokens += B*(T//cfg.patch_temporal)*(H//cfg.patch_spatial)*(W//cfg.patch_spatial)
+    self._tokens += B*(T//cfg.patch_temporal)*(H//cfg.patch_spatial)*(W//cfg.patch_spatial)//self.exp.trainer.context_parallel_size
     return out
 
 @patch
@@ -498,7 +514,7 @@ def save(self:Trainer) -> dict:
     if self.lora:                                       # DDP: every rank holds the whole model; the seed's LoRA file + adapter
         if env.is_main:
             out.update(save_lora_run(d, self.model, self.iteration, self.ema.shadow if self.ema else None,
-                                     videos=self.iteration*self.exp.dataloader_train.batch_size*env.world_size,
+                                     videos=self.iteration*self.exp.dataloader_train.batch_size*self.dp_size,
                                      dtype=self.compute_dtype, base_name=self.exp.checkpoint.load_path))
     else:
         sd = gather_full_state_dict(self.model.state_dict(), dtype=self.compute_dtype)
@@ -509,6 +525,7 @@ def save(self:Trainer) -> dict:
             if env.is_main: out['ema'] = atomic_save(sd, d/N['ema'])
             del sd
     meta = dict(iteration=self.iteration, accum=self.accum, scheduler=self.scheduler.state_dict(), world_size=env.world_size,
+                context_parallel_size=self.exp.trainer.context_parallel_size,
                 has_ema=self.ema is not None, experiment=self.exp.job.name)
     out['state'] = save_train_state(d, self.iteration, self._train_state(), self._rng_state(), meta, env,
                                     keep=int(self.opts['keep_train_states']))
@@ -528,17 +545,19 @@ def _resume(self:Trainer, it:int):
                    options=StateDictOptions(strict=not self.lora))
     self.scheduler.load_state_dict(tr['scheduler'])
     self.iteration, self.accum = int(tr['iteration']), int(tr['accum'])
-    if r is not None and tr['world_size'] == env.world_size:
+    same = tr['world_size'] == env.world_size and tr.get('context_parallel_size', 1) == self.exp.trainer.context_parallel_size
+    if r is not None and same:
         self.np_rng.bit_generator.state = r['numpy']
         self.noise_gen.set_state(r['noise']); self.text_gen.set_state(r['text']); torch.set_rng_state(r['torch'])
         if r.get('cuda') is not None and self.env.device.type == 'cuda': torch.cuda.set_rng_state(r['cuda'], self.env.device)
         exact = True
     else:
-        self.np_rng = np.random.default_rng(self.exp.trainer.seed + env.rank + 7919*self.iteration)
-        self.noise_gen.manual_seed(self.exp.trainer.seed + env.rank + 7919*self.iteration)
+        self.np_rng = np.random.default_rng(self.exp.trainer.seed + self.dp_rank + 7919*self.iteration)
+        self.noise_gen.manual_seed(self.exp.trainer.seed + self.dp_rank + 7919*self.iteration)
         exact = False
     log_info(f"resumed from {path} at iteration {self.iteration}" + ('' if exact else
-             f" (saved with {tr['world_size']} processes, now {env.world_size}: data and noise differ from an uninterrupted run)"), env)
+             f" (saved with {tr['world_size']} processes and context-parallel size {tr.get('context_parallel_size', 1)}, now "
+             f"{env.world_size} and {self.exp.trainer.context_parallel_size}: data and noise differ from an uninterrupted run)"), env)
 
 # %% ../nbs/15_train.ipynb #7909d31e
 @patch

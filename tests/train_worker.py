@@ -25,7 +25,7 @@ def per_sample_noise(trainer, record:dict):
     import cosmos_nb.train as tr
     from cosmos_nb.diffusion import sample_sigma
     real, m, seed = tr.edm_loss, trainer.exp.model, trainer.exp.trainer.seed
-    r, w = trainer.env.rank, trainer.env.world_size
+    r, w = trainer.dp_rank, trainer.dp_size         # data-parallel coordinates (= rank, world without context parallelism)
 
     def edm_loss(net, logvar, x0, cond, sigma, eps, *args, **kw):
         B, T = x0.shape[0], x0.shape[2]
