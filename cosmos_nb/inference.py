@@ -27,6 +27,7 @@ from .checkpoint import describe_checkpoint, load_released, net_config_for, read
 from .checkpoint import read_sidecar, read_checkpoint, checkpoint_state_dict, SIDECAR
 from .lora import load_lora_for_inference
 from .parallel import ContextParallel, DistEnv, init_distributed
+from .upsampler import PromptUpsampler, should_upsample
 
 # %% ../nbs/16_inference.ipynb #be681fdb
 DEFAULT_NEGATIVE_PROMPT = (
@@ -143,6 +144,7 @@ class Text2WorldPipeline:
         self.is_main = cp_group is None or dist.get_rank(cp_group) == 0
         root = Path(args.checkpoint_dir)
         self.dit_dir, self.tok_dir, self.t5_dir = root/args.diffusion_transformer_dir, root/args.tokenizer_dir, root/args.text_encoder_dir
+        self.up_dir = root/args.prompt_upsampler_dir
         self._check_files()
         f = self.dit_dir/'model.pt'
         obj = read_checkpoint(f)                                # memory-mapped: shapes only, read once here
@@ -166,6 +168,10 @@ class Text2WorldPipeline:
         for f in ('encoder.jit', 'decoder.jit', 'mean_std.pt'):
             check((self.tok_dir/f).is_file(), f"{self.tok_dir/f} not found: {dl}")
         check((self.t5_dir/'config.json').is_file(), f"{self.t5_dir/'config.json'} not found: {dl} (it fetches google-t5/t5-11b too)")
+        if not self.args.disable_prompt_upsampler:
+            for f in ('model.pt', 'tokenizer_config.json'):
+                check((self.up_dir/f).is_file(), f"{self.up_dir/f} not found: the prompt upsampler runs by default, as in the "
+                      f"reference; {dl} (it fetches the upsampler, 24.5 GB), or pass --disable_prompt_upsampler")
 
 # %% ../nbs/16_inference.ipynb #931a4949
 @patch
@@ -198,6 +204,8 @@ def _load(self:Text2WorldPipeline, name:str):
         self._resolve_sizes()
         cfg = dataclasses.replace(cfg, pixel_chunk_duration=min(self.args.num_video_frames, 121))
         m = load_tokenizer(self.tok_dir, cfg, device=self.device, dtype=self.dtype)
+    elif name == 'upsampler':
+        m = PromptUpsampler.from_folder(self.up_dir, device=self.device, dtype=self.dtype)
     elif name == 'dit':
         with torch.device('meta'): m = DiffusionNet(self.net_cfg)
         if self.dit_info.is_lora:
@@ -230,8 +238,10 @@ def _release(self:Text2WorldPipeline, name:str, offload:bool):
 def load_all(self:Text2WorldPipeline):
     "Load every model whose offload flag is off, so they stay resident between prompts."
     self._resolve_sizes(); a = self.args
-    for n, off in (('t5', a.offload_text_encoder_model), ('dit', a.offload_diffusion_transformer), ('tokenizer', a.offload_tokenizer)):
-        if n == 'tokenizer' and not self.is_main: continue              # only the first rank decodes
+    stages = [('upsampler', a.offload_prompt_upsampler)]*(not a.disable_prompt_upsampler) + \
+             [('t5', a.offload_text_encoder_model), ('dit', a.offload_diffusion_transformer), ('tokenizer', a.offload_tokenizer)]
+    for n, off in stages:
+        if n in ('upsampler', 'tokenizer') and not self.is_main: continue   # the first rank upsamples and decodes
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
@@ -245,6 +255,9 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     negative_prompt = a.negative_prompt if negative_prompt is None else negative_prompt
     seed = a.seed if seed is None else seed
     check_video_shape(a.num_video_frames, a.height, a.width, self.net_cfg)
+    prompt, self.blocked = self._text_stages(prompt, seed)
+    self.last_prompt = prompt
+    if prompt is None: return None                                                     # a guardrail said no
     emb, neg = self._encode_prompts(prompt, negative_prompt)
     T = _latent_frames(a.num_video_frames)
     shape = (1, self.net_cfg.in_channels, T, a.height//8, a.width//8)                  # (B, 16, T', H/8, W/8)
@@ -254,6 +267,39 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     if not self.is_main: return None
     video = self._decode(latent)
     return model_output_to_frames(video[0]).numpy()                                    # (T, H, W, 3) uint8
+
+# %% ../nbs/16_inference.ipynb #fbb745ae
+@patch
+def _text_stages(self:Text2WorldPipeline, prompt:str, seed:int) -> tuple:
+    "`(prompt for T5, None)`, or `(None, why)` when a guardrail blocks: on the first rank, sent to the others."
+    res = list(self._check_and_upsample(prompt, seed)) if self.is_main else [None, None]
+    if self.cp_group is not None:
+        dist.broadcast_object_list(res, src=dist.get_global_rank(self.cp_group, 0), group=self.cp_group)
+    return tuple(res)
+
+@patch
+def _check_and_upsample(self:Text2WorldPipeline, prompt:str, seed:int) -> tuple:
+    a = self.args
+    if (why := self._guard_text(prompt)): return None, why
+    if a.disable_prompt_upsampler: return prompt, None
+    n = len(prompt.split())
+    if not should_upsample(prompt, a.word_limit_to_skip_upsampler):
+        self.log(f"prompt upsampler skipped: the prompt has {n} words, more than --word_limit_to_skip_upsampler "
+                 f"{a.word_limit_to_skip_upsampler}")
+        return prompt, None
+    up = self._get('upsampler', a.offload_prompt_upsampler)
+    new = up.upsample(prompt, seed=seed)
+    del up; self._release('upsampler', a.offload_prompt_upsampler)
+    if not new:
+        self.log("the prompt upsampler answered nothing: the prompt is used as given"); return prompt, None
+    self.log(f"upsampled prompt: {new}")
+    if (why := self._guard_text(new)): return None, f"{why} (in the upsampled prompt)"
+    return new, None
+
+@patch
+def _guard_text(self:Text2WorldPipeline, text:str) -> Optional[str]:
+    "Why the text guardrail blocks `text`, or None."
+    return None
 
 # %% ../nbs/16_inference.ipynb #706f2dc8
 @patch
@@ -311,8 +357,8 @@ _HELP = {  # what each flag does; `_parser` adds its default
                                  "the network is read from the file, e.g. my_run_post-trained",
     'tokenizer_dir': "tokenizer folder under --checkpoint_dir (encoder.jit, decoder.jit, mean_std.pt)",
     'text_encoder_dir': "T5 folder under --checkpoint_dir (config.json, weights, tokenizer)",
-    'prompt_upsampler_dir': "prompt upsampler folder (accepted; cosmos_nb has no prompt upsampler)",
-    'word_limit_to_skip_upsampler': "prompts longer than this many words skip the upsampler (accepted; no upsampler)",
+    'prompt_upsampler_dir': "the prompt upsampler's folder under --checkpoint_dir (model.pt and its tokenizer)",
+    'word_limit_to_skip_upsampler': "prompts of more words than this are used as given, not upsampled",
     'prompt': "the text prompt (or give --batch_input_path)",
     'batch_input_path': 'a JSONL file with one {"prompt": "..."} per line; writes 0.mp4, 1.mp4, ... to --video_save_folder',
     'negative_prompt': 'what the video should not show, for classifier-free guidance; "" uses zero embeddings instead',
@@ -324,12 +370,12 @@ _HELP = {  # what each flag does; `_parser` adds its default
     'fps': "frames per second of the mp4, also given to the DiT",
     'seed': "seed of the noise: the same seed gives the same video on the same machine",
     'num_gpus': "GPUs that share one video (context parallelism: the latent frames split between them); N > 1: launch with `torchrun --nproc_per_node=N`",
-    'disable_prompt_upsampler': "do not warn that there is no prompt upsampler",
+    'disable_prompt_upsampler': "use the prompt as given: no 12B prompt upsampler (which is loaded and run by default, as in the reference)",
     'disable_guardrail': "do not warn that there are no guardrails (no safety checks, no face blur)",
     'offload_diffusion_transformer': "load the DiT just before sampling and free it afterwards",
     'offload_tokenizer': "load the tokenizer just before decoding and free it afterwards",
     'offload_text_encoder_model': "load T5 just before encoding the prompts and free it afterwards",
-    'offload_prompt_upsampler': "accepted (no prompt upsampler in cosmos_nb)",
+    'offload_prompt_upsampler': "load the prompt upsampler just before it runs and free it after (24.5 GB less resident)",
     'offload_guardrail_models': "accepted (no guardrails in cosmos_nb)",
     'video_save_name': "name of the video (without .mp4) made for --prompt",
     'video_save_folder': "folder the mp4 and its prompt (.txt) are written to",
@@ -405,8 +451,6 @@ def _text2world(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv]) -> list:
         return _generate_all(a, prompts, env, speaks)
 
 def _generate_all(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv], speaks:bool) -> list:
-    if not a.disable_prompt_upsampler:
-        print("WARNING: cosmos_nb has no prompt upsampler yet: prompts are used as given (pass --disable_prompt_upsampler to silence this)")
     if not a.disable_guardrail:
         print("WARNING: cosmos_nb has no guardrails yet: prompts and videos are NOT safety-checked and faces are NOT blurred "
               "(pass --disable_guardrail to silence this)")
@@ -414,14 +458,18 @@ def _generate_all(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv], speaks:
                               cp_group=None if env is None else dist.group.WORLD)
     if (w := slow_warning(pipe.cost(), pipe.device)): print(w, flush=True)
     pipe.load_all()
-    paths = []
+    paths, blocked = [], []
     for name, prompt in prompts:
         video = pipe.generate(prompt, progress=speaks)
+        if pipe.blocked:
+            print(f"blocked, no video written for {name!r}: {pipe.blocked}", flush=True); blocked.append((name, pipe.blocked)); continue
         if video is None: continue                                   # another rank writes it
-        p = save_video_and_prompt(video, prompt, a.video_save_folder, name, fps=a.fps)
+        p = save_video_and_prompt(video, pipe.last_prompt, a.video_save_folder, name, fps=a.fps)
         print(f"Saved video to {p} ({video.shape[0]} frames, {video.shape[2]}×{video.shape[1]}, "
               f"sampling {pipe.sampling_seconds:.1f} s)")
         paths.append(p)
+    check(not blocked, f"{len(blocked)} of {len(prompts)} prompt(s) blocked, no video written for them: " +
+          '; '.join(f"{n!r}: {w}" for n, w in blocked) + (f" (written: {', '.join(map(str, paths))})" if paths else ''))
     return paths
 
 def main(argv=None):
