@@ -151,3 +151,14 @@ def test_num_gpus_mismatch_and_frames_that_do_not_split(tiny_checkpoints, tmp_pa
     with pytest.raises(BaseException) as e:
         _run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', *_t2w_args(tiny_checkpoints, tmp_path)], tmp_path)
     assert '2 processes were started but --num_gpus is 1: give --num_gpus 2' in str(e.value), str(e.value)[-2000:]
+
+def test_num_gpus_with_the_prompt_upsampler(tiny_checkpoints, tmp_path):
+    "The upsampler on (the default): the first rank upsamples and sends the prompt; 2 processes = 1, video and .txt."
+    from cosmos_nb.upsampler import STAND_IN_CAPTION
+    args = lambda out, *x: [a for a in _t2w_args(tiny_checkpoints, out, *x) if a != '--disable_prompt_upsampler']
+    _run([sys.executable, *args(tmp_path/'one')], tmp_path)
+    log = _run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                *args(tmp_path/'cp', '--num_gpus', 2)], tmp_path, timeout=180)
+    assert log.count('upsampled prompt:') == 1, log[-3000:]                    # once, on the first rank
+    for d in ('one', 'cp'): assert (tmp_path/d/'v.txt').read_text() == STAND_IN_CAPTION
+    assert (_frames(tmp_path/'one'/'v.mp4') == _frames(tmp_path/'cp'/'v.mp4')).all()
