@@ -28,6 +28,8 @@ from .checkpoint import read_sidecar, read_checkpoint, checkpoint_state_dict, SI
 from .lora import load_lora_for_inference
 from .parallel import ContextParallel, DistEnv, init_distributed
 from .upsampler import PromptUpsampler, should_upsample
+from .text_guard import TextGuardrails, GUARDRAIL_DIR, LLAMA_GUARD_DIR
+from .video_guard import VideoGuardrails
 
 # %% ../nbs/16_inference.ipynb #be681fdb
 DEFAULT_NEGATIVE_PROMPT = (
@@ -145,6 +147,7 @@ class Text2WorldPipeline:
         root = Path(args.checkpoint_dir)
         self.dit_dir, self.tok_dir, self.t5_dir = root/args.diffusion_transformer_dir, root/args.tokenizer_dir, root/args.text_encoder_dir
         self.up_dir = root/args.prompt_upsampler_dir
+        self.guard_dir, self.llama_guard_dir = root/GUARDRAIL_DIR, root/LLAMA_GUARD_DIR
         self._check_files()
         f = self.dit_dir/'model.pt'
         obj = read_checkpoint(f)                                # memory-mapped: shapes only, read once here
@@ -172,6 +175,12 @@ class Text2WorldPipeline:
             for f in ('model.pt', 'tokenizer_config.json'):
                 check((self.up_dir/f).is_file(), f"{self.up_dir/f} not found: the prompt upsampler runs by default, as in the "
                       f"reference; {dl} (it fetches the upsampler, 24.5 GB), or pass --disable_prompt_upsampler")
+        if not self.args.disable_guardrail:
+            for f in (self.guard_dir/'blocklist', self.guard_dir/'video_content_safety_filter'/'safety_filter.pt',
+                      self.guard_dir/'face_blur_filter'/'Resnet50_Final.pth', self.llama_guard_dir/'config.json'):
+                check(f.exists(), f"{f} not found: the guardrails run by default, as in the reference; {dl} (it fetches "
+                      f"nvidia/Cosmos-Guardrail1 and meta-llama/Llama-Guard-3-8B, a gated repository: accept its licence on the "
+                      f"Hub first), or pass --disable_guardrail")
 
 # %% ../nbs/16_inference.ipynb #931a4949
 @patch
@@ -206,6 +215,10 @@ def _load(self:Text2WorldPipeline, name:str):
         m = load_tokenizer(self.tok_dir, cfg, device=self.device, dtype=self.dtype)
     elif name == 'upsampler':
         m = PromptUpsampler.from_folder(self.up_dir, device=self.device, dtype=self.dtype)
+    elif name == 'text_guard':                                   # Llama Guard: bf16 on a GPU, fp32 on a CPU
+        m = TextGuardrails(self.guard_dir, self.llama_guard_dir, device=self.device)
+    elif name == 'video_guard':                                  # SigLIP + its head, RetinaFace: fp32, as the reference
+        m = VideoGuardrails.from_pretrained(self.guard_dir, device=self.device)
     elif name == 'dit':
         with torch.device('meta'): m = DiffusionNet(self.net_cfg)
         if self.dit_info.is_lora:
@@ -238,10 +251,12 @@ def _release(self:Text2WorldPipeline, name:str, offload:bool):
 def load_all(self:Text2WorldPipeline):
     "Load every model whose offload flag is off, so they stay resident between prompts."
     self._resolve_sizes(); a = self.args
-    stages = [('upsampler', a.offload_prompt_upsampler)]*(not a.disable_prompt_upsampler) + \
-             [('t5', a.offload_text_encoder_model), ('dit', a.offload_diffusion_transformer), ('tokenizer', a.offload_tokenizer)]
+    guard = not a.disable_guardrail
+    stages = [('text_guard', a.offload_guardrail_models)]*guard + [('upsampler', a.offload_prompt_upsampler)]*(not a.disable_prompt_upsampler) + \
+             [('t5', a.offload_text_encoder_model), ('dit', a.offload_diffusion_transformer), ('tokenizer', a.offload_tokenizer)] + \
+             [('video_guard', a.offload_guardrail_models)]*guard
     for n, off in stages:
-        if n in ('upsampler', 'tokenizer') and not self.is_main: continue   # the first rank upsamples and decodes
+        if n in ('text_guard', 'upsampler', 'tokenizer', 'video_guard') and not self.is_main: continue   # the first rank's stages
         if not off and n not in self._models: self._models[n] = self._load(n)
     return self
 
@@ -265,8 +280,9 @@ def generate(self:Text2WorldPipeline, prompt:str, negative_prompt:str=None, seed
     check(tuple(noise.shape) == shape, f"noise must have shape {shape}, got {tuple(noise.shape)}")
     latent = self._sample(emb, neg, noise, progress)                                   # the same on every rank
     if not self.is_main: return None
-    video = self._decode(latent)
-    return model_output_to_frames(video[0]).numpy()                                    # (T, H, W, 3) uint8
+    video = model_output_to_frames(self._decode(latent)[0]).numpy()                   # (T, H, W, 3) uint8
+    video, self.blocked = self._guard_video(video)
+    return video
 
 # %% ../nbs/16_inference.ipynb #fbb745ae
 @patch
@@ -298,8 +314,23 @@ def _check_and_upsample(self:Text2WorldPipeline, prompt:str, seed:int) -> tuple:
 
 @patch
 def _guard_text(self:Text2WorldPipeline, text:str) -> Optional[str]:
-    "Why the text guardrail blocks `text`, or None."
-    return None
+    "Why the text guardrail (`15b_text_guard`: blocklist, then Llama Guard 3) blocks `text`, or None."
+    if self.args.disable_guardrail: return None
+    off = self.args.offload_guardrail_models
+    g = self._get('text_guard', off)
+    why = g.check(text)
+    del g; self._release('text_guard', off)
+    return why
+
+@patch
+def _guard_video(self:Text2WorldPipeline, frames:np.ndarray) -> tuple:
+    "`(face-blurred frames, None)`, or `(None, why)` when the video guardrail (`15c_video_guard`) blocks them."
+    if self.args.disable_guardrail: return frames, None
+    off = self.args.offload_guardrail_models
+    g = self._get('video_guard', off)
+    frames, why = g.check(frames)
+    del g; self._release('video_guard', off)
+    return frames, why
 
 # %% ../nbs/16_inference.ipynb #706f2dc8
 @patch
@@ -371,12 +402,12 @@ _HELP = {  # what each flag does; `_parser` adds its default
     'seed': "seed of the noise: the same seed gives the same video on the same machine",
     'num_gpus': "GPUs that share one video (context parallelism: the latent frames split between them); N > 1: launch with `torchrun --nproc_per_node=N`",
     'disable_prompt_upsampler': "use the prompt as given: no 12B prompt upsampler (which is loaded and run by default, as in the reference)",
-    'disable_guardrail': "do not warn that there are no guardrails (no safety checks, no face blur)",
+    'disable_guardrail': "no safety checks of the prompt and the video, no face blur (the guardrails run by default, as in the reference)",
     'offload_diffusion_transformer': "load the DiT just before sampling and free it afterwards",
     'offload_tokenizer': "load the tokenizer just before decoding and free it afterwards",
     'offload_text_encoder_model': "load T5 just before encoding the prompts and free it afterwards",
     'offload_prompt_upsampler': "load the prompt upsampler just before it runs and free it after (24.5 GB less resident)",
-    'offload_guardrail_models': "accepted (no guardrails in cosmos_nb)",
+    'offload_guardrail_models': "load the guardrail models (Llama Guard 3, SigLIP, RetinaFace) just before each check and free them after",
     'video_save_name': "name of the video (without .mp4) made for --prompt",
     'video_save_folder': "folder the mp4 and its prompt (.txt) are written to",
 }
@@ -451,9 +482,6 @@ def _text2world(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv]) -> list:
         return _generate_all(a, prompts, env, speaks)
 
 def _generate_all(a:Text2WorldArgs, prompts:list, env:Optional[DistEnv], speaks:bool) -> list:
-    if not a.disable_guardrail:
-        print("WARNING: cosmos_nb has no guardrails yet: prompts and videos are NOT safety-checked and faces are NOT blurred "
-              "(pass --disable_guardrail to silence this)")
     pipe = Text2WorldPipeline(a, device=None if env is None else env.device, verbose=speaks,
                               cp_group=None if env is None else dist.group.WORLD)
     if (w := slow_warning(pipe.cost(), pipe.device)): print(w, flush=True)

@@ -20,6 +20,8 @@ from .checkpoint import atomic_save, write_model_config, is_stand_in
 from .prepare import prepare_cli
 from .train import train
 from .upsampler import make_tiny_upsampler, UPSAMPLER_DIR
+from .text_guard import make_tiny_text_guardrails, GUARDRAIL_DIR, LLAMA_GUARD_DIR
+from .video_guard import make_tiny_video_guardrails
 from .inference import text2world
 
 # %% ../nbs/17_quickstart.ipynb #3fb34318
@@ -48,11 +50,12 @@ def make_demo_dataset(folder, # dataset folder to write (videos/, metas/, t5_xxl
     return folder
 
 # %% ../nbs/17_quickstart.ipynb #64ef4b4b
-STAND_INS = ('Cosmos-Predict1-7B-Text2World', 'Cosmos-Tokenize1-CV8x8x8-720p', 'google-t5/t5-11b', UPSAMPLER_DIR)  # the released folders the quickstart fills
+STAND_INS = ('Cosmos-Predict1-7B-Text2World', 'Cosmos-Tokenize1-CV8x8x8-720p', 'google-t5/t5-11b', UPSAMPLER_DIR, GUARDRAIL_DIR,
+             LLAMA_GUARD_DIR)  # the released folders the quickstart fills
 
 def make_tiny_checkpoints(root, # the checkpoint dir to fill
                           dit_dir:str='Cosmos-Predict1-7B-Text2World_post-trained', seed:int=0):
-    "Write a tiny DiT, tokenizer, T5 and prompt upsampler in the released formats under `root` (for tests and demos)."
+    "Write a tiny DiT, tokenizer, T5, prompt upsampler and guardrails in the released formats under `root` (for tests and demos)."
     root = Path(root)
     net_cfg = dit_config('tiny')
     with torch.random.fork_rng(devices=[]):
@@ -70,6 +73,8 @@ def make_tiny_checkpoints(root, # the checkpoint dir to fill
     make_tiny_t5(root/STAND_INS[2], d_model=net_cfg.crossattn_emb_channels, seed=seed)
     write_model_config(root/STAND_INS[2], stand_in=True)
     make_tiny_upsampler(root/STAND_INS[3], seed=seed)
+    make_tiny_text_guardrails(root, seed=seed)                                   # blocklist + Llama Guard 3: always "safe"
+    make_tiny_video_guardrails(root/GUARDRAIL_DIR, seed=seed)                    # safety filter (always Safe) + RetinaFace
     return root
 
 # %% ../nbs/17_quickstart.ipynb #d5cb6376
@@ -116,7 +121,7 @@ def quickstart(root='.', # folder that receives checkpoints/, datasets/ and outp
         shutil.copy(run_dir/'cosmos_nb_config.json', post)                   # a tiny net, not what "7B" in the name says
         video = text2world(['--checkpoint_dir', str(ck), '--diffusion_transformer_dir', POST_TRAINED, '--prompt', DEMO_PROMPT,
                             '--num_video_frames', '17', '--height', '32', '--width', '64', '--num_steps', str(steps),
-                            '--disable_guardrail', '--video_save_name', 'diffusion-text2world-tiny-post-trained'])[0]
+                            '--video_save_name', 'diffusion-text2world-tiny-post-trained'])[0]
         out = dict(checkpoints=root/ck, dataset=root/data, run=root/run_dir, post_trained=root/post/'model.pt', video=root/video)
         _say(f"done in {time.time() - t0:.0f} s. Where everything went:")
         for k, v in out.items(): print(f"  {k:13s} {v}")

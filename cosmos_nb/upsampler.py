@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import CosmosError, check, str2dtype, default_device
-from .checkpoint import read_sidecar, write_model_config, atomic_save
+from .checkpoint import read_sidecar, write_model_config
 
 # %% ../nbs/15a_upsampler.ipynb #18186dc4
 UPSAMPLER_DIR = 'Cosmos-UpsamplePrompt1-12B-Text2World'
