@@ -162,7 +162,7 @@ class WordTokenizer:
             check(d.is_dir(), f"{d} not found: the blocklist's nltk_data lacks Punkt's English tables; "
                   f"{_download_hint(Path(nltk_data).parent.parent, GUARDRAIL_DIR)}")
             self.source = d
-        self.sentences = PunktSentenceTokenizer(load_punkt_params(str(self.source))) if self.source else PunktSentenceTokenizer()
+        self.sentences = PunktSentenceTokenizer(load_punkt_params(self.source)) if self.source else PunktSentenceTokenizer()
         self.words = NLTKWordTokenizer()
     def __call__(self, text:str) -> list:
         return [w for s in self.sentences.tokenize(text) for w in self.words.tokenize(s)]
