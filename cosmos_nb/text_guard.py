@@ -6,9 +6,9 @@
 __all__ = ['GUARDRAIL_DIR', 'LLAMA_GUARD_DIR', 'TINY_WORD_LISTS', 'TINY_NOUNS', 'TINY_NOUN_EXCEPTIONS', 'WORD_CHARS', 'LEET',
            'MIN_NEXT_WORDS', 'NOUN_RULES', 'UNSAFE_CATEGORIES', 'MAX_NEW_TOKENS', 'PAD_TOKEN_ID',
            'LLAMA3_SPECIAL_TOKENS', 'LLAMA_GUARD_TEMPLATE', 'read_word_list', 'write_tiny_nltk_data',
-           'write_tiny_blocklist', 'to_ascii', 'leet_pattern', 'WordCensor', 'WordTokenizer', 'NounLemmatizer',
-           'ExactMatch', 'Blocklist', 'llama_guard_verdict', 'LlamaGuard3', 'write_tiny_llama_guard', 'TextGuardrails',
-           'make_tiny_text_guardrails']
+           'write_tiny_blocklist', 'to_ascii', 'leet_pattern', 'WordCensor', 'read_punkt_tables', 'WordTokenizer',
+           'NounLemmatizer', 'ExactMatch', 'Blocklist', 'llama_guard_verdict', 'LlamaGuard3', 'write_tiny_llama_guard',
+           'TextGuardrails', 'make_tiny_text_guardrails']
 
 # %% ../nbs/15b_text_guard.ipynb #776e56c9
 import re, gc, json, string, zipfile, difflib, itertools
@@ -151,18 +151,29 @@ def censor(self:WordCensor, text:str, char:str='*') -> str:
     return text
 
 # %% ../nbs/15b_text_guard.ipynb #3d5bc74f
+def read_punkt_tables(folder):
+    "Punkt's trained tables (`tokenizers/punkt_tab/<language>/`: abbreviations, collocations, sentence starters, orthography) as `PunktParameters`."
+    from collections import defaultdict
+    from nltk.tokenize.punkt import PunktParameters
+    folder, p = Path(folder), PunktParameters()
+    rows = lambda f: [l.split('\t') for l in (folder/f).read_text(encoding='utf-8').splitlines() if l.strip()]
+    p.abbrev_types, p.sent_starters = ({r[0] for r in rows(f)} for f in ('abbrev_types.txt', 'sent_starters.txt'))
+    p.collocations = {(r[0], r[1]) for r in rows('collocations.tab')}
+    p.ortho_context = defaultdict(int, {r[0]: int(r[1]) for r in rows('ortho_context.tab')})
+    return p
+
 class WordTokenizer:
     "NLTK's `word_tokenize`, with Punkt's English tables from an `nltk_data` folder (None: Punkt untrained)."
     def __init__(self, nltk_data=None):
         from nltk.tokenize import NLTKWordTokenizer
-        from nltk.tokenize.punkt import PunktSentenceTokenizer, load_punkt_params
+        from nltk.tokenize.punkt import PunktSentenceTokenizer
         self.source = None
         if nltk_data is not None:
             d = Path(nltk_data)/'tokenizers'/'punkt_tab'/'english'
             check(d.is_dir(), f"{d} not found: the blocklist's nltk_data lacks Punkt's English tables; "
                   f"{_download_hint(Path(nltk_data).parent.parent, GUARDRAIL_DIR)}")
             self.source = d
-        self.sentences = PunktSentenceTokenizer(load_punkt_params(self.source)) if self.source else PunktSentenceTokenizer()
+        self.sentences = PunktSentenceTokenizer(read_punkt_tables(self.source)) if self.source else PunktSentenceTokenizer()
         self.words = NLTKWordTokenizer()
     def __call__(self, text:str) -> list:
         return [w for s in self.sentences.tokenize(text) for w in self.words.tokenize(s)]
