@@ -18,6 +18,8 @@ import torch
 from fastcore.basics import patch
 from .core import CosmosError, check, str2dtype, default_device
 from .checkpoint import write_model_config
+from nltk.tokenize import NLTKWordTokenizer    # at module level: NLTK's first import keeps a traceback that would hold the importer's frames (and a loader's models)
+from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 # %% ../nbs/15b_text_guard.ipynb #58b0a0ad
 GUARDRAIL_DIR = 'nvidia/Cosmos-Guardrail1'        # under the checkpoint root: blocklist/ (and the video guardrail's files)
@@ -154,7 +156,6 @@ def censor(self:WordCensor, text:str, char:str='*') -> str:
 def read_punkt_tables(folder):
     "Punkt's trained tables (`tokenizers/punkt_tab/<language>/`: abbreviations, collocations, sentence starters, orthography) as `PunktParameters`."
     from collections import defaultdict
-    from nltk.tokenize.punkt import PunktParameters
     folder, p = Path(folder), PunktParameters()
     rows = lambda f: [l.split('\t') for l in (folder/f).read_text(encoding='utf-8').splitlines() if l.strip()]
     p.abbrev_types, p.sent_starters = ({r[0] for r in rows(f)} for f in ('abbrev_types.txt', 'sent_starters.txt'))
@@ -165,8 +166,6 @@ def read_punkt_tables(folder):
 class WordTokenizer:
     "NLTK's `word_tokenize`, with Punkt's English tables from an `nltk_data` folder (None: Punkt untrained)."
     def __init__(self, nltk_data=None):
-        from nltk.tokenize import NLTKWordTokenizer
-        from nltk.tokenize.punkt import PunktSentenceTokenizer
         self.source = None
         if nltk_data is not None:
             d = Path(nltk_data)/'tokenizers'/'punkt_tab'/'english'

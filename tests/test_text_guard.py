@@ -106,3 +106,18 @@ def test_blocklist_matches_reference(guardrail_dir, nltk_on_stand_in):
         assert kind(mine.check(t)) == want, (t, mine.check(t), want)
         seen[want] = seen.get(want, 0) + 1
     assert all(seen.get(k, 0) > 10 for k in ('censored', 'lemma', 'exact', 'partial', None)), seen
+
+def test_guardrails_are_freed_when_dropped(tmp_path):
+    "In a fresh interpreter (NLTK first imported by the loader), dropping the guardrails frees Llama Guard: nothing keeps the loader's frames."
+    import subprocess, sys
+    code = f"""
+import gc, weakref
+from cosmos_nb.text_guard import TextGuardrails, make_tiny_text_guardrails
+make_tiny_text_guardrails({str(tmp_path)!r})
+def load(): return TextGuardrails.from_checkpoint_dir({str(tmp_path)!r}, device='cpu')
+g = load(); ref = weakref.ref(g.llama_guard.model); assert g.check('a robot') is None
+del g; gc.collect()
+print('FREED' if ref() is None else 'ALIVE')
+"""
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.stdout.strip().endswith('FREED'), r.stdout[-2000:] + r.stderr[-2000:]
