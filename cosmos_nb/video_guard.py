@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['MIN_SIZES', 'STEPS', 'VARIANCE', 'BGR_MEAN', 'CONFIDENCE_THRESHOLD', 'TOP_K', 'NMS_THRESHOLD', 'KEEP_TOP_K',
-           'MIN_FACE', 'BLOCKS', 'GUARDRAIL_DIR', 'CLASS_NAMES', 'SIGLIP_ID', 'SIGLIP_CACHE', 'SIGLIP_PREPROCESSOR',
-           'TINY_RETINAFACE', 'guardrail_fix', 'Bottleneck', 'ResNetBody', 'conv_bn', 'FPN', 'SSH', 'Head',
-           'RetinaFaceConfig', 'RetinaFace', 'prior_boxes', 'num_priors', 'decode_boxes', 'nms', 'filter_detections',
-           'retinaface_input', 'pixelate', 'blur_boxes', 'draw_face', 'load_state_strict', 'read_retinaface_state_dict',
+           'MIN_FACE', 'BLOCKS', 'CLASS_NAMES', 'SIGLIP_ID', 'SIGLIP_CACHE', 'SIGLIP_PREPROCESSOR', 'TINY_RETINAFACE',
+           'guardrail_fix', 'Bottleneck', 'ResNetBody', 'conv_bn', 'FPN', 'SSH', 'Head', 'RetinaFaceConfig',
+           'RetinaFace', 'prior_boxes', 'num_priors', 'decode_boxes', 'nms', 'filter_detections', 'retinaface_input',
+           'pixelate', 'blur_boxes', 'draw_face', 'load_state_strict', 'read_retinaface_state_dict',
            'retinaface_config_from_state_dict', 'load_retinaface', 'as_video', 'FaceBlur', 'SafetyClassifier',
            'VideoSafetyModel', 'load_safety_head', 'siglip_dir', 'SiglipPrep', 'load_siglip_vision',
            'VideoSafetyFilter', 'make_tiny_video_guardrails', 'guardrail_dir', 'VideoGuardrails']
@@ -24,6 +24,7 @@ from torch import nn
 import torch.nn.functional as F
 from .core import CosmosError, check, default_device, str2dtype, short_list, num_params
 from .checkpoint import write_model_config, is_stand_in
+from .text_guard import GUARDRAIL_DIR          # 'nvidia/Cosmos-Guardrail1', under the checkpoint root
 
 # %% ../nbs/15c_video_guard.ipynb #f050d077
 MIN_SIZES = ((16, 32), (64, 128), (256, 512))   # anchor sizes in pixels per level (cfg_re50['min_sizes'])
@@ -34,7 +35,6 @@ CONFIDENCE_THRESHOLD = 0.7                       # a detection counts when its f
 TOP_K, NMS_THRESHOLD, KEEP_TOP_K = 5_000, 0.4, 750
 MIN_FACE = (20, 20)                              # boxes narrower or shorter than this (pixels) are not blurred
 BLOCKS = 5                                       # the mosaic is BLOCKS x BLOCKS
-GUARDRAIL_DIR = 'checkpoints/nvidia/Cosmos-Guardrail1'   # where `python -m cosmos_nb.download` puts nvidia/Cosmos-Guardrail1
 
 def guardrail_fix(path=None) -> str:
     "How to get the guardrail files that `path` (a file or folder under `<root>/nvidia/Cosmos-Guardrail1`) should be."
@@ -603,10 +603,10 @@ def make_tiny_video_guardrails(folder, # where to write (created), e.g. a stand-
     return folder
 
 # %% ../nbs/15c_video_guard.ipynb #90c8913e
-def guardrail_dir(path=GUARDRAIL_DIR) -> Path:
+def guardrail_dir(path='checkpoints') -> Path:
     "The folder holding `video_content_safety_filter/` and `face_blur_filter/`: `path`, `path/nvidia/Cosmos-Guardrail1` or `path/guardrail`."
     p = Path(path)
-    for c in (p, p/'nvidia'/'Cosmos-Guardrail1', p/'guardrail'):
+    for c in (p, p/GUARDRAIL_DIR, p/'guardrail'):
         if (c/'video_content_safety_filter').is_dir() or (c/'face_blur_filter').is_dir(): return c
     raise CosmosError(f"video guardrail folder {p} not found (it holds video_content_safety_filter/ and face_blur_filter/): {guardrail_fix(p)}")
 
@@ -616,7 +616,7 @@ class VideoGuardrails:
         self.safety, self.face_blur, self.stand_in = safety, face_blur, stand_in
 
     @classmethod
-    def from_pretrained(cls, path=GUARDRAIL_DIR, # the nvidia/Cosmos-Guardrail1 folder (or a checkpoints root holding it)
+    def from_pretrained(cls, path='checkpoints', # the nvidia/Cosmos-Guardrail1 folder, or a checkpoints root holding it
                         device=None, dtype='fp32', # where the models run, and their dtype (the reference: fp32)
                         batch_size:int=8): # frames per forward pass (the reference: 1)
         "Load both filters from the released layout (or a stand-in written by `make_tiny_video_guardrails`)."
