@@ -90,7 +90,8 @@ class _RMSNormFn(torch.autograd.Function):
         xf = x.to(_acc(x))
         r = torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)                  # (..., 1) fp32
         ctx.save_for_backward(x, w, r)
-        return (xf * r * w.to(xf.dtype)).to(x.dtype)
+        y = xf * r * w.to(xf.dtype)
+        return y if y.dtype == x.dtype else y.to(x.dtype)     # no `.to` that returns its input: torch 2.11's compile drops its gradient
 
     @staticmethod
     def backward(ctx, gy):
