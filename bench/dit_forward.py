@@ -54,8 +54,13 @@ def main():
     ap.add_argument('--steps', type=int, default=3)
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--device', default='cuda')
+    ap.add_argument('--compile', action='store_true', help="also time the forward with every block compiled (MemoryPlan(compile=True))")
+    ap.add_argument('--diffusers', action='store_true', help="also time diffusers' CosmosTransformer3DModel of the same size (bench-only extra)")
+    ap.add_argument('--no-train', action='store_true', help="forward passes only")
+    ap.add_argument('--fp8', action='store_true', help="also time the compiled forward with float8 block projections (torchao; changes the network: runs last among the forwards)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'dit_forward.json'))
     a = ap.parse_args()
+    assert a.no_train or not a.fp8, "--fp8 changes the network: use it with --no-train"
 
     device = torch.device(a.device)
     dtype = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
@@ -85,6 +90,43 @@ def main():
         rows['forward'] = dict(seconds=sec, tokens_per_s=a.batch*L/sec, tflops=flops/sec/1e12, peak_gib=peak())
     except torch.cuda.OutOfMemoryError as e: rows['forward'] = dict(error=f"OOM: {str(e)[:200]}")
 
+    if a.compile:
+        MemoryPlan(compile=True).apply(net)
+        peak_reset()
+        with torch.no_grad():
+            sec = timed(lambda: net(x, c, t5, fps=fps), a.steps, a.warmup + 1, device)
+        rows['forward compiled'] = dict(seconds=sec, tokens_per_s=a.batch*L/sec, tflops=flops/sec/1e12, peak_gib=peak())
+        with torch.no_grad():
+            yc = net(x, c, t5, fps=fps).float(); MemoryPlan().apply(net); ye = net(x, c, t5, fps=fps).float()
+        rows['forward compiled']['rel_err_vs_eager'] = float((yc - ye).norm() / ye.norm()); del yc, ye
+    if a.fp8:
+        from cosmos_nb.fp8 import to_fp8_inference
+        with torch.no_grad(): ye = net(x, c, t5, fps=fps).float()
+        to_fp8_inference(net); MemoryPlan(compile=True).apply(net)
+        peak_reset()
+        with torch.no_grad(): sec = timed(lambda: net(x, c, t5, fps=fps), a.steps, a.warmup + 1, device)
+        rows['forward compiled fp8'] = dict(seconds=sec, tokens_per_s=a.batch*L/sec, tflops=flops/sec/1e12, peak_gib=peak())
+        with torch.no_grad(): y8 = net(x, c, t5, fps=fps).float()
+        rows['forward compiled fp8']['rel_err_vs_eager'] = float((y8 - ye).norm() / ye.norm()); del y8, ye
+    if a.diffusers:
+        try:
+            from diffusers import CosmosTransformer3DModel
+            with torch.device('meta'):
+                dm = CosmosTransformer3DModel(in_channels=16, out_channels=16, num_attention_heads=cfg.num_heads, attention_head_dim=cfg.model_channels//cfg.num_heads,
+                                              num_layers=cfg.num_blocks, mlp_ratio=cfg.mlp_ratio, text_embed_dim=cfg.crossattn_emb_channels,
+                                              adaln_lora_dim=cfg.adaln_lora_dim, max_size=(128, 240, 240), patch_size=(1, 2, 2),
+                                              rope_scale=(2.0, 1.0, 1.0), concat_padding_mask=True, extra_pos_embed_type='learnable')
+            dm = dm.to_empty(device=device).to(dtype)
+            with torch.no_grad():
+                for p_ in dm.parameters(): p_.normal_(0, 0.02)
+            pm = torch.zeros(a.batch, 1, H*8, W*8, device=device, dtype=dtype)
+            dfw = lambda: dm(hidden_states=x, timestep=c, encoder_hidden_states=t5, fps=24, padding_mask=pm, return_dict=False)
+            peak_reset()
+            with torch.no_grad(): sec = timed(dfw, a.steps, a.warmup, device)
+            rows['diffusers forward'] = dict(seconds=sec, tokens_per_s=a.batch*L/sec, tflops=flops/sec/1e12, peak_gib=peak())
+            del dm
+        except Exception as e: rows['diffusers forward'] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+    if a.no_train: net.requires_grad_(False)
     # forward + backward (training step without the optimizer)
     MemoryPlan(checkpoint=not a.no_checkpoint).apply(net)
     def step():
@@ -93,9 +135,11 @@ def main():
         net.zero_grad(set_to_none=True)
     peak_reset()
     try:
+        if a.no_train: raise StopIteration
         sec = timed(step, a.steps, a.warmup, device)
         rows['fwd+bwd'] = dict(seconds=sec, tokens_per_s=a.batch*L/sec, tflops=3*flops/sec/1e12, peak_gib=peak())
     except torch.cuda.OutOfMemoryError as e: rows['fwd+bwd'] = dict(error=f"OOM: {str(e)[:200]}")
+    except StopIteration: pass
 
     params = sum(p.numel() for p in net.parameters())
     print(f"\nCosmos DiT {a.preset} ({params/1e9:.2f} B params), latent [{a.batch},16,{T},{H},{W}] = {a.batch*L:,} tokens, "
@@ -103,8 +147,8 @@ def main():
     print(f"model forward FLOPs: {flops/1e15:.3f} PFLOP\n")
     print(f"{'pass':10s} {'s/iter':>9s} {'tokens/s':>10s} {'TFLOP/s':>9s} {'peak GiB':>9s}")
     for k, r in rows.items():
-        if 'error' in r: print(f"{k:10s} {r['error']}")
-        else: print(f"{k:10s} {r['seconds']:9.3f} {r['tokens_per_s']:10,.0f} {r['tflops']:9.1f} {r['peak_gib']:9.1f}")
+        if 'error' in r: print(f"{k:18s} {r['error']}")
+        else: print(f"{k:18s} {r['seconds']:9.3f} {r['tokens_per_s']:10,.0f} {r['tflops']:9.1f} {r['peak_gib']:9.1f}")
 
     res = dict(card=card, torch=torch.__version__, cuda=torch.version.cuda, preset=a.preset, params=params,
                latent=[a.batch, cfg.in_channels, T, H, W], tokens=a.batch*L, dtype=a.dtype, attn_backend=a.backend,

@@ -70,7 +70,7 @@ class RandomWeightsPipeline(Text2WorldPipeline):
             with torch.device('meta'): m = DiffusionNet(self.net_cfg)
             m = m.to(torch.bfloat16).to_empty(device=self.device)      # bf16 straight away: never an fp32 copy on the GPU
             m.net.init_weights() if hasattr(m.net, 'init_weights') else _rand_init_(m)
-            m = m.eval().requires_grad_(False)
+            m = self._speedups(m.eval().requires_grad_(False))            # --fp8, --compile, as the real pipeline
         elif name == 'upsampler':                                        # the 12B Mistral, bf16, random weights
             from transformers import AutoTokenizer, MistralForCausalLM
             from cosmos_nb.upsampler import PromptUpsampler, mistral_config, make_tiny_upsampler, UPSAMPLER_12B
@@ -156,6 +156,9 @@ def main():
     ap.add_argument('--steps', type=int, default=35, help='steps of the timed full run with every offload flag (0: skip)')
     ap.add_argument('--tile', default='', help="tokenizer tile size,overlap in pixels ('' for no tiling)")
     ap.add_argument('--rows', default=None, help="comma-separated ladder rows to run (0-13; default all; 9-13: the reference's ladder)")
+    ap.add_argument('--compile', action='store_true', help="the timed full run with --compile")
+    ap.add_argument('--fp8', action='store_true', help="the timed full run with --fp8")
+    ap.add_argument('--resident', action='store_true', help="the timed full run with every model resident (no offload flags)")
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'inference_memory.json'))
     a = ap.parse_args()
     tile = dict(zip(('tile_size', 'overlap'), map(int, a.tile.split(',')))) if a.tile else None
@@ -191,7 +194,10 @@ def main():
             print(f"{label}: out of memory"); res['rows'].append(dict(config=label, error='OOM'))
         save()
     if a.steps:
-        res['full_run'] = run(ladder[-1][1], a.steps, tile, f'every model offloaded, {a.steps} steps'); save()
+        fl = dict({} if a.resident else ladder[-1][1], compile=a.compile, fp8=a.fp8)
+        label = f"{'every model resident' if a.resident else 'every model offloaded'}, {a.steps} steps" + \
+                ''.join(f', --{k}' for k in ('compile', 'fp8') if fl[k])
+        res['full_run'] = run(fl, a.steps, tile, label); save()
     print(f"wrote {out}")
 
 if __name__ == '__main__': main()

@@ -23,7 +23,9 @@ from cosmos_nb.dit import DiffusionNet, VideoRopePosition3DEmb, FourierFeatures
 from cosmos_nb.diffusion import edm_loss, sample_sigma, text_dropout
 from cosmos_nb.optim import make_optimizer, make_scheduler, PowerEMA, clip_grad_norm_
 from cosmos_nb.lora import lora_info, apply_lora
-from cosmos_nb.memory import MemoryPlan
+from cosmos_nb.memory import MemoryPlan, memory_fraction
+from cosmos_nb.planner import plan_memory
+from cosmos_nb.fp8 import to_fp8_training
 
 
 @torch.no_grad()
@@ -51,11 +53,17 @@ def main():
     ap.add_argument('--no-ema', action='store_true')
     ap.add_argument('--keep-attn', type=int, default=0, help="blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (fsdp.keep_attention)")
     ap.add_argument('--act-offload', type=int, default=0, help="blocks whose checkpointed inputs wait in host memory: 0 none, k the first k, -1 all (fsdp.offload_activations)")
+    ap.add_argument('--fp8', action='store_true', help="the blocks' projections in float8 (trainer.fp8; torchao)")
+    ap.add_argument('--compile', action='store_true', help="torch.compile each transformer block (trainer.compile)")
+    ap.add_argument('--plan', default='manual', choices=['manual', 'auto'], help="auto: the memory planner chooses each block's mode (fsdp.memory_plan=auto)")
+    ap.add_argument('--cap', type=float, default=0, help="GiB: cap the caching allocator (trainer.gpu_memory_cap_gib); the planner's budget is the cap (or the card) less --margin")
+    ap.add_argument('--margin', type=float, default=1.0, help="GiB the planner leaves below the cap for fragmentation")
     ap.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     ap.add_argument('--out', default=str(Path(__file__).resolve().parent/'results'/'lora_step.json'))
     a = ap.parse_args()
 
-    dev = torch.device(a.device); cuda = dev.type == 'cuda'
+    dev = torch.device(a.device); cuda = dev.type == "cuda"
+    if cuda and dev.index is None: dev = torch.device("cuda", torch.cuda.current_device())
     if cuda: torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = True
     dt = torch.bfloat16
     T, H, W = map(int, a.latent.split(','))
@@ -67,12 +75,24 @@ def main():
     apply_lora(model, LoRAConfig(enabled=True, rank=a.rank, scale=1.0, first_nblocks=min(a.blocks, cfg.num_blocks)))
     with torch.no_grad():                                  # as Trainer._make_model: trained params fp32, the rest bf16
         for p in model.parameters(): p.data = p.data.to(dev, torch.float32 if p.requires_grad else dt)
-    MemoryPlan(checkpoint=not a.no_checkpoint, offload=a.act_offload, keep_attention=a.keep_attn).apply(model)   # as Trainer._make_model
+    if a.fp8: print(f"fp8: {to_fp8_training(model)} linear layers in float8", flush=True)
     trainable = [p for p in model.parameters() if p.requires_grad]
+    ema = None if a.no_ema else PowerEMA(model, 0.1)
+    choice, plan_s = None, 0.0
+    if cuda and a.cap: torch.cuda.set_per_process_memory_fraction(memory_fraction(a.cap, torch.cuda.get_device_properties(dev).total_memory), dev)
+    if a.plan == 'auto':
+        total = a.cap*2**30 if a.cap else torch.cuda.get_device_properties(dev).total_memory if cuda else 2**40
+        tp = time.perf_counter()
+        choice = plan_memory(model, (cfg.in_channels, T, H, W), 1, int(total - a.margin*2**30), dev,
+                             static=3*4*sum(p.numel() for p in trainable), compile=a.compile, autocast_dtype=dt)
+        plan_s = time.perf_counter() - tp
+        print(choice.describe(), f"(planned in {plan_s:.0f} s)", flush=True)
+        for m_, c_ in choice.costs.items(): print(f"  {m_:10s} kept {c_.kept/2**30:6.2f} GiB  fwd {c_.fwd/2**30:6.2f}  bwd {c_.bwd/2**30:6.2f}  {c_.seconds:.3f} s")
+        plan = MemoryPlan(modes=choice.modes, compile=a.compile).apply(model)
+    else: plan = MemoryPlan(checkpoint=not a.no_checkpoint, offload=a.act_offload, keep_attention=a.keep_attn, compile=a.compile).apply(model)   # as Trainer._make_model
     info = lora_info(model)
     opt = make_optimizer(trainable, OptimizerConfig(lr=1e-4))
     sched = make_scheduler(opt, SchedulerConfig(warm_up_steps=0, cycle_lengths=10_000_000_000_000, f_start=1e-6, f_max=1.0, f_min=1.0))
-    ema = None if a.no_ema else PowerEMA(model, 0.1)
     build_s = time.perf_counter() - t0
     weights_gib = torch.cuda.memory_allocated(dev)/2**30 if cuda else float('nan')
 
@@ -117,6 +137,8 @@ def main():
                peak_reserved_gib=round(torch.cuda.max_memory_reserved(dev)/2**30, 2) if cuda else None,
                alloc_retries=torch.cuda.memory_stats(dev).get('num_alloc_retries') if cuda else None,
                host_peak_rss_gib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/2**20, 1),
+               compile=a.compile, fp8=a.fp8, plan=plan.describe(), cap_gib=a.cap,
+               predicted_peak_gib=round(choice.peak/2**30, 2) if choice else None, plan_s=round(plan_s, 1),
                loss=float(loss), grad_norm=float(gn), lora_B_norm_after=round(lora_norm, 6),
                torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M'))
     print(f"{a.preset} LoRA r{a.rank} on blocks 0-{res['lora']['blocks']-1}, latent {T}x{H}x{W} ({tokens} tokens), 1 x {card}, "
@@ -126,6 +148,9 @@ def main():
           f"peak alloc {res['peak_alloc_gib']} GiB | peak reserved {res['peak_reserved_gib']} GiB | build {build_s:.0f} s | "
           f"loss {float(loss):.3f} | |lora_B| after training {lora_norm:.3g} | allocator retries {res['alloc_retries']} | "
           f"host peak RSS {res['host_peak_rss_gib']} GiB")
+    if choice is not None and cuda:
+        print(f"  planner: predicted peak {choice.peak/2**30:.2f} GiB, measured {res['peak_alloc_gib']:.2f} GiB "
+              f"({res['peak_alloc_gib']*2**30/choice.peak - 1:+.1%})")
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(out.read_text()) if out.exists() else []
     out.write_text(json.dumps((old if isinstance(old, list) else [old]) + [res], indent=1))

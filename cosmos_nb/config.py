@@ -202,6 +202,7 @@ class FSDPConfig:
     policy:str='block'
     offload_activations:int=0    # blocks whose checkpointed inputs wait in pinned host memory: 0 none, k the first k, -1 all (also LoRA; cosmos_nb). Helps LoRA and the forward peak; a full fine-tune peaks at the end of the backward, where it saves little
     keep_attention:int=0         # blocks whose self-attention output is kept for the backward (not recomputed): 0 none, k the last k, -1 all (cosmos_nb). Costs one [B, L, D] tensor per block (0.45 GiB at 720p, 7B) and saves rerunning the attention kernel (measured: bench/results/train_step.json)
+    memory_plan:str='auto'       # 'auto': on a GPU (single process or DDP) the memory planner measures one block and chooses what each block keeps from trainer.gpu_memory_cap_gib (or the card); 'manual': checkpoint / keep_attention / offload_activations as set (cosmos_nb). FSDP2 runs use the manual settings
 
 @dataclass
 class TrainerConfig:
@@ -216,6 +217,8 @@ class TrainerConfig:
     seed:int=0
     run_validation:bool=False
     sample_every:int=0           # 0: no sample videos during training
+    fp8:bool=False               # the transformer blocks' linear layers in float8 (torchao, rowwise scaling; pip install torchao; a GPU of compute capability ≥ 8.9 for speed) (cosmos_nb)
+    compile:bool=False           # torch.compile each transformer block (forward and backward, with its checkpoint): faster steps after a compile of a minute or two (cosmos_nb)
     gpu_memory_cap_gib:float=0   # cap each process's CUDA caching allocator at this many GiB (0: none; cosmos_nb): it then gives back cached blocks instead of growing, leaving the rest of the card free (e.g. 69 on an 80 GB card = 10 GiB headroom)
     memory_format:str='bf16'
 
