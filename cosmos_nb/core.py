@@ -8,10 +8,12 @@ __all__ = ['CosmosError', 'check', 'in_test', 'has_cuda', 'has_flash_attn', 'def
            'show_video', 'log_info', 'clean_name']
 
 # %% ../nbs/00_core.ipynb #dc94f99f
-import os, sys, random, shutil, math, datetime
+import os, sys, random, shutil, math, datetime, logging
 import numpy as np
 import torch
 from tqdm import tqdm
+
+logging.getLogger('torchao').setLevel(logging.ERROR)  # transformers imports torchao when installed; its kernels for other GPUs are skipped quietly
 
 # %% ../nbs/00_core.ipynb #4f7f2186
 class CosmosError(Exception):

@@ -6,7 +6,6 @@
 __all__ = ['FP8_LAYERS', 'fp8_linears', 'to_fp8_training', 'to_fp8_inference']
 
 # %% ../nbs/09b_fp8.ipynb #ebf36783
-import logging
 import torch
 import torch.nn as nn
 from .core import CosmosError, check
@@ -25,7 +24,6 @@ def fp8_linears(model:nn.Module) -> list:
     return out
 
 def _torchao(what:str):
-    logging.getLogger('torchao').setLevel(logging.ERROR)  # its kernels built for other GPUs or Pythons are skipped quietly
     try:
         import torchao
         return torchao
