@@ -498,8 +498,10 @@ def _kept_desc(self:Trainer) -> str:
 def _check_kept(self:Trainer):
     "After the first step: say so if `fsdp.keep_attention` found no self-attention kernel to keep (no silent no-op)."
     k = self.plan.attention
+    if self.plan.compile: return       # compiled: the policy runs while tracing (or not at all on a cache hit), so nothing to count
     if k is not None and k.kept == 0:
-        log_info(f"fsdp.keep_attention={self.exp.fsdp.keep_attention} kept nothing: the attention ran as plain operators "
+        what = 'the memory plan' if self.plan.modes is not None else f"fsdp.keep_attention={self.exp.fsdp.keep_attention}"
+        log_info(f"{what} kept nothing: the attention ran as plain operators "
                  f"(model.net.attn_backend={self.exp.model.net.attn_backend!r}, no fused kernel for it here), so every block "
                  "still recomputes it. Use attn_backend=auto (or sdpa) to gain from it, or set fsdp.keep_attention=0", self.env)
 
