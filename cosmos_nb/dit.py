@@ -220,8 +220,7 @@ def _flash_attn_func():
         return flash_attn_func
     except Exception: return None
 
-@functools.lru_cache(None)
-def _capability(device) -> tuple: return torch.cuda.get_device_capability(device)
+def _capability(device) -> tuple: return torch.cuda.get_device_capability(device)   # (no lru_cache: dynamo warns when it traces one)
 
 def naive_attention(q, k, v):
     "softmax(q·kᵀ/√d)·v in fp32 on `[B, L, heads, Dh]` tensors (the test oracle)."
