@@ -15,6 +15,10 @@ from tqdm import tqdm
 
 logging.getLogger('torchao').setLevel(logging.ERROR)  # transformers imports torchao when installed; its kernels for other GPUs are skipped quietly
 
+class _QuietEnumNotice(logging.Filter):  # torchao 0.18 registers its enums with torch ≥ 2.13's pytree, which logs that it need not
+    def filter(self, r): return 'is an Enum subclass and is now natively supported' not in r.getMessage()
+logging.getLogger('torch.utils._pytree').addFilter(_QuietEnumNotice())
+
 # %% ../nbs/00_core.ipynb #4f7f2186
 class CosmosError(Exception):
     "An error caused by the user's input or files; its message says what to do."
