@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['PLAN_MARGIN_GIB', 'IterSpeed', 'build_dataset', 'describe_data', 'build_tokenizer', 'describe_tokenizer',
-           'initial_model', 'Trainer', 'interrupt_message', 'TrainingInterrupted', 'train', 'split_run_options',
-           'usage', 'run_cli', 'main']
+           'initial_model', 'Trainer', 'interrupt_message', 'TrainingInterrupted', 'ctrl_c_after', 'train',
+           'split_run_options', 'usage', 'run_cli', 'main']
 
 # %% ../nbs/15_train.ipynb #a5a556af
-import os, sys, re, gc, copy, json, math, time, inspect, contextlib, importlib.util
+import os, sys, re, gc, copy, json, math, time, inspect, contextlib, signal, threading, importlib.util
 from pathlib import Path
 from typing import Optional
 import numpy as np
@@ -445,6 +445,17 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.iteration, self.ckpt_dir, self.resume = iteration, Path(ckpt_dir), resume
     def __str__(self): return interrupt_message(self.ckpt_dir, self.iteration, self.resume)
 
+@contextlib.contextmanager
+def ctrl_c_after():
+    "Hold a Ctrl-C (SIGINT) that arrives inside the block until the block has finished, then raise `KeyboardInterrupt`."
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield; return                                   # not ours to change (another thread, an ignored or custom handler)
+    got = []
+    signal.signal(signal.SIGINT, lambda *_: got.append(1))
+    try: yield
+    finally: signal.signal(signal.SIGINT, signal.default_int_handler)
+    if got: raise KeyboardInterrupt
+
 # %% ../nbs/15_train.ipynb #f48f462c
 @patch
 def _flush(self:Trainer):
@@ -479,9 +490,11 @@ def fit(self:Trainer) -> dict:
             if self.iteration == start + 2: self._check_plan()
             bar.update(1)
             if T.logging_iter > 0 and self.iteration % T.logging_iter == 0: self._log(bar)
-            if self.iteration % exp.checkpoint.save_iter == 0: self.save()
+            if self.iteration % exp.checkpoint.save_iter == 0:
+                with ctrl_c_after(): self.save()
             if T.sample_every > 0 and self.iteration % T.sample_every == 0: self.sample()
-        if self.iteration % exp.checkpoint.save_iter != 0: self.save()
+        if self.iteration % exp.checkpoint.save_iter != 0:
+            with ctrl_c_after(): self.save()
     except KeyboardInterrupt: raise TrainingInterrupted(self.iteration, self.ckpt_dir, self.opts['resume']) from None
     finally: bar.close()
     self._flush()
