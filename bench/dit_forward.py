@@ -34,6 +34,19 @@ def forward_flops(cfg, B, T, H, W, M=512):
     return B * (N*per_block + other), L
 
 
+def random_dit(cfg, B, T, H, W, device, dtype):
+    "The DiT of `cfg` with random weights on `device`, and random inputs `(x, sigma, t5, fps)` for a [B,16,T,H,W] latent."
+    with torch.device('meta'): net = GeneralDIT(cfg)
+    net = net.to(dtype).to_empty(device=device)
+    net.init_weights()
+    torch.manual_seed(0)
+    x = torch.randn(B, cfg.in_channels, T, H, W, device=device, dtype=dtype)
+    c = torch.randn(B, device=device, dtype=dtype) * 0.5
+    t5 = torch.randn(B, 512, cfg.crossattn_emb_channels, device=device, dtype=dtype)
+    fps = torch.full((B,), 24.0, device=device, dtype=dtype)
+    return net, (x, c, t5, fps)
+
+
 def timed(fn, steps, warmup, device):
     for _ in range(warmup): fn()
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
@@ -66,14 +79,7 @@ def main():
     dtype = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
     T, H, W = map(int, a.latent.split(','))
     cfg = dit_config(a.preset, attn_backend=a.backend)
-    with torch.device('meta'): net = GeneralDIT(cfg)
-    net = net.to(dtype).to_empty(device=device)
-    net.init_weights()
-    torch.manual_seed(0)
-    x = torch.randn(a.batch, cfg.in_channels, T, H, W, device=device, dtype=dtype)
-    c = torch.randn(a.batch, device=device, dtype=dtype) * 0.5
-    t5 = torch.randn(a.batch, 512, cfg.crossattn_emb_channels, device=device, dtype=dtype)
-    fps = torch.full((a.batch,), 24.0, device=device, dtype=dtype)
+    net, (x, c, t5, fps) = random_dit(cfg, a.batch, T, H, W, device, dtype)
     flops, L = forward_flops(cfg, a.batch, T, H, W)
     card = torch.cuda.get_device_name(device) if device.type == 'cuda' else platform.processor() or 'cpu'
     cuda = device.type == 'cuda'

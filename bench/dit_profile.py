@@ -18,9 +18,9 @@ import argparse, copy, json, time
 from pathlib import Path
 import torch, torch.nn.functional as F
 from cosmos_nb.config import dit_config
-from cosmos_nb.dit import GeneralDIT, attention
+from cosmos_nb.dit import attention
 from cosmos_nb.memory import MemoryPlan
-from dit_forward import forward_flops, timed
+from dit_forward import forward_flops, random_dit, timed
 
 
 def kind(name:str) -> str:
@@ -93,13 +93,7 @@ def main():
     cuda = device.type == 'cuda'
     T, H, W = map(int, a.latent.split(','))
     cfg = dit_config(a.preset)
-    with torch.device('meta'): net = GeneralDIT(cfg)
-    net = net.to(dtype).to_empty(device=device); net.init_weights(); net.requires_grad_(False)
-    torch.manual_seed(0)
-    x = torch.randn(1, cfg.in_channels, T, H, W, device=device, dtype=dtype)
-    c = torch.randn(1, device=device, dtype=dtype) * 0.5
-    t5 = torch.randn(1, 512, cfg.crossattn_emb_channels, device=device, dtype=dtype)
-    fps = torch.full((1,), 24.0, device=device, dtype=dtype)
+    net, (x, c, t5, fps) = random_dit(cfg, 1, T, H, W, device, dtype); net.requires_grad_(False)
     flops, L = forward_flops(cfg, 1, T, H, W)
     fwd = lambda: net(x, c, t5, fps=fps)
     xs = x[..., :max(H//2, 2), :max(W//2, 2)].contiguous()       # a quarter of the tokens: for the error against fp32
@@ -147,7 +141,7 @@ def main():
         MemoryPlan().apply(net); to_fp8_inference(net); MemoryPlan(compile=True).apply(net)
         row('compiled, float8 projections', ye)
 
-    print(f"\n7B DiT forward, {L:,} tokens, bf16, on {card}; model FLOPs {flops/1e15:.3f} P")
+    print(f"\n{a.preset} DiT forward, {L:,} tokens, bf16, on {card}; model FLOPs {flops/1e15:.3f} P")
     if cuda:
         kinds = ['attention', 'gemm', 'fused (triton)', 'other']
         print(f"\n{'forward':34s} {'s':>7s} " + ' '.join(f'{k:>15s}' for k in kinds) + '   (GPU ms)')

@@ -490,11 +490,9 @@ def fit(self:Trainer) -> dict:
             if self.iteration == start + 2: self._check_plan()
             bar.update(1)
             if T.logging_iter > 0 and self.iteration % T.logging_iter == 0: self._log(bar)
-            if self.iteration % exp.checkpoint.save_iter == 0:
-                with ctrl_c_after(): self.save()
+            if self.iteration % exp.checkpoint.save_iter == 0: self.save()
             if T.sample_every > 0 and self.iteration % T.sample_every == 0: self.sample()
-        if self.iteration % exp.checkpoint.save_iter != 0:
-            with ctrl_c_after(): self.save()
+        if self.iteration % exp.checkpoint.save_iter != 0: self.save()
     except KeyboardInterrupt: raise TrainingInterrupted(self.iteration, self.ckpt_dir, self.opts['resume']) from None
     finally: bar.close()
     self._flush()
@@ -582,6 +580,7 @@ def _rng_state(self:Trainer) -> dict:
                 torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state(self.env.device) if self.env.device.type == 'cuda' else None)
 
 @patch
+@ctrl_c_after()     # a Ctrl-C while the checkpoint is written stops the run once it is complete
 def save(self:Trainer) -> dict:
     "Write the checkpoint of the current iteration (call on every rank); returns the paths written."
     self._flush()
